@@ -1,0 +1,245 @@
+//! Running `go build` exactly as ko does: the same arguments (`flags`, `-trimpath`, optional
+//! `-gcflags all=-N -l`, `-ldflags=…`, `-o OUT IMPORTPATH`), the same environment
+//! (`CGO_ENABLED=0`, `GOOS`/`GOARCH`/`GOARM`/`GOAMD64` from the platform, then the process
+//! environment, then the build's `env`, last one winning), `-toolexec` refused, and the compiler
+//! output shown only on failure. Depends on `image` (platforms) only.
+
+use std::collections::BTreeMap;
+use std::ffi::{OsStr, OsString};
+use std::path::Path;
+use std::process::Stdio;
+
+use crate::image::Platform;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GoError {
+    #[error("`{0}` is not allowed in build flags: rko, like ko, refuses to run an arbitrary tool around the compiler")]
+    Toolexec(String),
+    #[error("GOFLAGS sets `{0}`, which rko, like ko, refuses: unset it for rko")]
+    ToolexecInGoflags(String),
+    #[error("invalid platform variant `{variant}` for `{platform}`: expected `v` and a number, like `v7`")]
+    Variant { platform: String, variant: String },
+    #[error("invalid build `env` entry `{0}`: expected `KEY=VALUE`")]
+    EnvEntry(String),
+    #[error("cannot run `{go}`: {message}; install Go or set KO_GO_PATH to the go binary")]
+    Spawn { go: String, message: String },
+    #[error("`go build` failed for `{import_path}` ({platform}):\n{output}")]
+    Failed { import_path: String, platform: String, output: String },
+}
+
+/// The environment `go build` runs with, in order (later entries win, as for `os/exec`).
+pub fn build_environment(
+    platform: &Platform,
+    process: &[(OsString, OsString)],
+    build_env: &[String],
+) -> Result<Vec<(OsString, OsString)>, GoError> {
+    let mut environment: Vec<(OsString, OsString)> = vec![
+        ("CGO_ENABLED".into(), "0".into()),
+        ("GOOS".into(), platform.os.clone().into()),
+        ("GOARCH".into(), platform.architecture.clone().into()),
+    ];
+    if !platform.variant.is_empty() {
+        match platform.architecture.as_str() {
+            "arm" => {
+                if let Some(goarm) = goarm(platform)? {
+                    environment.push(("GOARM".into(), goarm.into()));
+                }
+            }
+            "amd64" => environment.push(("GOAMD64".into(), platform.variant.clone().into())),
+            _ => {}
+        }
+    }
+    environment.extend(process.iter().cloned());
+    for entry in build_env {
+        let (key, value) = entry.split_once('=').ok_or_else(|| GoError::EnvEntry(entry.clone()))?;
+        environment.push((key.into(), value.into()));
+    }
+    let goflags = environment.iter().rev().find(|(key, _)| key == "GOFLAGS").map(|(_, value)| value.to_string_lossy());
+    if let Some(goflags) = goflags
+        && let Some(flag) = goflags.split_whitespace().find(|flag| is_toolexec(flag))
+    {
+        return Err(GoError::ToolexecInGoflags(flag.to_owned()));
+    }
+    Ok(environment)
+}
+
+/// The last value of each variable, as the child process will see it.
+pub fn effective(environment: &[(OsString, OsString)]) -> BTreeMap<String, String> {
+    environment.iter().filter_map(|(key, value)| Some((key.to_str()?.to_owned(), value.to_str()?.to_owned()))).collect()
+}
+
+/// ko's `getGoarm`: `vN` → `N` for 5 ≤ N ≤ 7, 7 above that, nothing below 5.
+fn goarm(platform: &Platform) -> Result<Option<String>, GoError> {
+    let invalid = || GoError::Variant { platform: platform.to_string(), variant: platform.variant.clone() };
+    let number: u32 = platform.variant.strip_prefix('v').ok_or_else(invalid)?.parse().map_err(|_| invalid())?;
+    Ok(match number {
+        0..=4 => None,
+        5..=7 => Some(number.to_string()),
+        _ => Some("7".into()),
+    })
+}
+
+fn is_toolexec(flag: &str) -> bool {
+    ["-toolexec", "--toolexec"].iter().any(|prefix| flag == *prefix || flag.starts_with(&format!("{prefix}=")))
+}
+
+/// `go build` arguments after `build`, in ko's order.
+pub fn build_arguments(
+    flags: &[String],
+    ldflags: &[String],
+    disable_optimizations: bool,
+    output: &Path,
+    import_path: &str,
+) -> Result<Vec<OsString>, GoError> {
+    let mut arguments: Vec<String> = flags.to_vec();
+    arguments.push("-trimpath".into());
+    if disable_optimizations {
+        arguments.extend(["-gcflags".into(), "all=-N -l".into()]);
+    }
+    if !ldflags.is_empty() {
+        arguments.push(format!("-ldflags={}", ldflags.join(" ")));
+    }
+    if let Some(flag) = arguments.iter().find(|flag| is_toolexec(flag)) {
+        return Err(GoError::Toolexec(flag.clone()));
+    }
+    let mut result: Vec<OsString> = vec!["build".into()];
+    result.extend(arguments.into_iter().map(OsString::from));
+    result.extend(["-o".into(), output.as_os_str().to_owned(), import_path.into()]);
+    Ok(result)
+}
+
+/// Run `go` with `arguments` in `directory`; the combined output is returned only on failure.
+pub async fn run(
+    go: &Path,
+    directory: &Path,
+    arguments: &[OsString],
+    environment: &[(OsString, OsString)],
+    import_path: &str,
+    platform: &Platform,
+) -> Result<(), GoError> {
+    let mut command = tokio::process::Command::new(go);
+    command.args(arguments).current_dir(directory).env_clear().stdin(Stdio::null()).kill_on_drop(true);
+    for (key, value) in environment {
+        command.env(key, value);
+    }
+    let output = command.output().await.map_err(|error| GoError::Spawn {
+        go: go.display().to_string(),
+        message: if error.kind() == std::io::ErrorKind::NotFound { "not found".into() } else { error.to_string() },
+    })?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&output.stderr));
+    Err(GoError::Failed {
+        import_path: import_path.to_owned(),
+        platform: platform.to_string(),
+        output: text.trim_end().lines().map(|line| format!("    {line}")).collect::<Vec<_>>().join("\n"),
+    })
+}
+
+/// `go env` as a map, run once per process when a template asks for `.GoEnv`.
+pub async fn go_env(
+    go: &Path,
+    directory: &Path,
+    environment: &[(OsString, OsString)],
+) -> Result<BTreeMap<String, String>, GoError> {
+    let mut command = tokio::process::Command::new(go);
+    command.args(["env", "-json"]).current_dir(directory).env_clear().stdin(Stdio::null());
+    for (key, value) in environment {
+        command.env(key, value);
+    }
+    let spawn = |message: String| GoError::Spawn { go: go.display().to_string(), message };
+    let output = command.output().await.map_err(|error| spawn(error.to_string()))?;
+    if !output.status.success() {
+        return Err(spawn(String::from_utf8_lossy(&output.stderr).trim().to_owned()));
+    }
+    serde_json::from_slice(&output.stdout).map_err(|error| spawn(format!("unreadable `go env -json` output: {error}")))
+}
+
+/// ko's app file name: the import path's last element, `ko-app` when there is none.
+pub fn app_name(import_path: &str) -> String {
+    match import_path.rsplit('/').next() {
+        Some("") | Some(".") | None => "ko-app".into(),
+        Some(name) => name.into(),
+    }
+}
+
+pub fn os_str_eq(left: &OsStr, right: &str) -> bool {
+    left.to_str() == Some(right)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(platform: &str, process: &[(&str, &str)], build: &[&str]) -> Result<BTreeMap<String, String>, GoError> {
+        let process: Vec<(OsString, OsString)> = process.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
+        let build: Vec<String> = build.iter().map(|s| (*s).to_owned()).collect();
+        build_environment(&Platform::parse(platform).unwrap(), &process, &build).map(|env| effective(&env))
+    }
+
+    #[test]
+    fn environment_follows_ko() {
+        let env = env_of("linux/arm/v8", &[("HOME", "/h")], &[]).unwrap();
+        assert_eq!(env["GOARM"], "7");
+        assert_eq!(env["CGO_ENABLED"], "0");
+        assert_eq!(env_of("linux/arm/v6", &[], &[]).unwrap()["GOARM"], "6");
+        assert!(!env_of("linux/arm/v4", &[], &[]).unwrap().contains_key("GOARM"));
+        assert_eq!(env_of("linux/amd64/v3", &[], &[]).unwrap()["GOAMD64"], "v3");
+        assert!(!env_of("linux/arm64/v8", &[], &[]).unwrap().contains_key("GOARM"));
+        let env = env_of("linux/amd64", &[("CGO_ENABLED", "1")], &["GOARCH=arm64", "X=a=b"]).unwrap();
+        assert_eq!((env["CGO_ENABLED"].as_str(), env["GOARCH"].as_str(), env["X"].as_str()), ("1", "arm64", "a=b"));
+        assert!(matches!(env_of("linux/arm/7", &[], &[]), Err(GoError::Variant { .. })));
+        assert!(matches!(env_of("linux/amd64", &[], &["NOEQUALS"]), Err(GoError::EnvEntry(_))));
+    }
+
+    #[test]
+    fn toolexec_is_refused_everywhere() {
+        for flag in ["-toolexec", "--toolexec", "-toolexec=x", "--toolexec=y"] {
+            assert!(matches!(
+                build_arguments(&[flag.into()], &[], false, Path::new("o"), "x"),
+                Err(GoError::Toolexec(_))
+            ));
+        }
+        assert!(build_arguments(&["-toolexecx".into()], &[], false, Path::new("o"), "x").is_ok());
+        assert!(matches!(
+            env_of("linux/amd64", &[("GOFLAGS", "-mod=mod -toolexec=x")], &[]),
+            Err(GoError::ToolexecInGoflags(_))
+        ));
+    }
+
+    #[test]
+    fn arguments_in_ko_order() {
+        let arguments = build_arguments(
+            &["-v".into()],
+            &["-s".into(), "-X main.v=1".into()],
+            true,
+            Path::new("/o/app"),
+            "example.com/x",
+        )
+        .unwrap();
+        let arguments: Vec<_> = arguments.iter().map(|a| a.to_str().unwrap()).collect();
+        assert_eq!(
+            arguments,
+            [
+                "build",
+                "-v",
+                "-trimpath",
+                "-gcflags",
+                "all=-N -l",
+                "-ldflags=-s -X main.v=1",
+                "-o",
+                "/o/app",
+                "example.com/x"
+            ]
+        );
+    }
+
+    #[test]
+    fn app_names() {
+        assert_eq!(app_name("example.com/app/cmd/hello"), "hello");
+        assert_eq!(app_name("example.com/app/v2"), "v2");
+        assert_eq!(app_name("."), "ko-app");
+    }
+}

@@ -1,0 +1,50 @@
+//! The command line: parse arguments, resolve settings, wire the seams, run, print. The only
+//! module that prints, reads the environment (through [`crate::env`]) or uses `anyhow`.
+
+pub mod args;
+pub mod commands;
+pub mod printer;
+pub mod settings;
+pub mod wiring;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+
+use crate::env::{self, Environment};
+use args::{Cli, Command};
+use printer::Printer;
+
+/// Run rko with the process's arguments and environment.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let environment = Environment::capture();
+    let printer = Printer::new(environment.get(env::NO_COLOR).is_some());
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            printer.error(&format!("cannot start the async runtime: {error}"));
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Build(command) => commands::build::run(*command, &environment, printer).await,
+            Command::Version => {
+                printer.data(env!("CARGO_PKG_VERSION"));
+                Ok(())
+            }
+            Command::Completion { shell } => {
+                clap_complete::generate(shell, &mut Cli::command(), "rko", &mut std::io::stdout());
+                Ok(())
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            printer.error(&format!("{error:#}"));
+            ExitCode::FAILURE
+        }
+    }
+}

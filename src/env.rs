@@ -1,0 +1,102 @@
+//! Every environment variable rko reads, declared once with what it does. Only `cli` reads the
+//! environment, and only through [`Environment`]; library modules receive resolved values.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+
+/// Target repository (`registry/repo`), or `ko.local` / `kind.local` for local loading.
+pub const KO_DOCKER_REPO: &str = "KO_DOCKER_REPO";
+/// `.ko.yaml` file, or a directory holding one.
+pub const KO_CONFIG_PATH: &str = "KO_CONFIG_PATH";
+/// Overrides `defaultBaseImage`.
+pub const KO_DEFAULTBASEIMAGE: &str = "KO_DEFAULTBASEIMAGE";
+/// Overrides `defaultPlatforms` (comma-separated).
+pub const KO_DEFAULTPLATFORMS: &str = "KO_DEFAULTPLATFORMS";
+/// Override `defaultEnv`, `defaultFlags`, `defaultLdflags` (whitespace-separated), as ko's viper does.
+pub const KO_DEFAULTENV: &str = "KO_DEFAULTENV";
+pub const KO_DEFAULTFLAGS: &str = "KO_DEFAULTFLAGS";
+pub const KO_DEFAULTLDFLAGS: &str = "KO_DEFAULTLDFLAGS";
+/// The `go` binary to run (default `go` on `PATH`).
+pub const KO_GO_PATH: &str = "KO_GO_PATH";
+/// Config `created` time and binary-layer history time (Unix seconds).
+pub const SOURCE_DATE_EPOCH: &str = "SOURCE_DATE_EPOCH";
+/// kodata file mtimes and kodata history time (Unix seconds).
+pub const KO_DATA_DATE_EPOCH: &str = "KO_DATA_DATE_EPOCH";
+/// A directory kodata symlinks may point into (default: the kodata directory itself).
+pub const KO_DATA_PATH_ALLOWED_ROOT: &str = "KO_DATA_PATH_ALLOWED_ROOT";
+/// rko's cache directory (build outputs, layers, the built-in base).
+pub const RKO_CACHE_DIR: &str = "RKO_CACHE_DIR";
+/// ko's cache directory; rko uses it when `RKO_CACHE_DIR` is unset.
+pub const KOCACHE: &str = "KOCACHE";
+/// Default platform when neither flags nor config set one (with `GOARCH`, and `GOARM`).
+pub const GOOS: &str = "GOOS";
+pub const GOARCH: &str = "GOARCH";
+pub const GOARM: &str = "GOARM";
+/// Checked for `-toolexec`, which rko (like ko) refuses.
+pub const GOFLAGS: &str = "GOFLAGS";
+/// Disables colour on stderr.
+pub const NO_COLOR: &str = "NO_COLOR";
+/// Home and XDG cache base, for the default cache directory and docker config.
+pub const HOME: &str = "HOME";
+pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
+/// Docker client configuration directory (`config.json`).
+pub const DOCKER_CONFIG: &str = "DOCKER_CONFIG";
+/// Docker daemon for `--local` / `ko.local`.
+pub const DOCKER_HOST: &str = "DOCKER_HOST";
+/// Extra CA certificates for registries.
+pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
+pub const SSL_CERT_DIR: &str = "SSL_CERT_DIR";
+/// Credentials for ghcr.io.
+pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
+pub const GITHUB_ACTOR: &str = "GITHUB_ACTOR";
+/// kind cluster for `kind.local`.
+pub const KIND_CLUSTER_NAME: &str = "KIND_CLUSTER_NAME";
+
+/// A snapshot of the process environment, taken once at start-up.
+#[derive(Clone, Debug, Default)]
+pub struct Environment {
+    variables: BTreeMap<String, String>,
+    /// The whole environment in its original order, for child processes (`go build`).
+    ordered: Vec<(OsString, OsString)>,
+}
+
+impl Environment {
+    pub fn capture() -> Environment {
+        let ordered: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+        let variables = ordered
+            .iter()
+            .filter_map(|(key, value)| Some((key.to_str()?.to_owned(), value.to_str()?.to_owned())))
+            .collect();
+        Environment { variables, ordered }
+    }
+
+    /// An environment made of the given pairs (tests).
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Environment {
+        let ordered: Vec<(OsString, OsString)> = pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+        let variables = ordered
+            .iter()
+            .filter_map(|(key, value)| Some((key.to_str()?.to_owned(), value.to_str()?.to_owned())))
+            .collect();
+        Environment { variables, ordered }
+    }
+
+    /// The value of `name`, if set and valid UTF-8.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.variables.get(name).map(String::as_str)
+    }
+
+    /// The value of `name` if set to something non-empty.
+    pub fn non_empty(&self, name: &str) -> Option<&str> {
+        self.get(name).filter(|value| !value.is_empty())
+    }
+
+    /// Every variable, in the order the process received them.
+    pub fn ordered(&self) -> &[(OsString, OsString)] {
+        &self.ordered
+    }
+
+    /// Every UTF-8 variable as a sorted map.
+    pub fn variables(&self) -> &BTreeMap<String, String> {
+        &self.variables
+    }
+}

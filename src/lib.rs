@@ -1,0 +1,25 @@
+//! rko builds Go programs into OCI images without Docker, as a drop-in replacement for ko.
+//!
+//! Architecture, and the rules between modules:
+//! - [`image`]: the OCI model and byte-exact encoders. Knows nothing of the network or Go.
+//! - [`config`]: `.ko.yaml` and its templating. Pure data and parsing.
+//! - [`gobinary`]: build info and build IDs read straight from Go executables. Pure parsing.
+//! - [`build`]: the `Builder` seam: `go build`, kodata, layers, image assembly. Never talks to
+//!   a registry: base images come in through the [`base::BaseSource`] seam.
+//! - [`base`]: base images (built-in, `scratch`, registry) behind `BaseSource`.
+//! - [`registry`]: references, auth, the HTTP client and the pusher. Depends on `image`.
+//! - [`publish`]: the `Publisher` seam: registry, OCI layout, tarball, archive, daemon.
+//! - [`report`]: the one description of a run that every machine output renders.
+//! - [`cli`]: argument parsing, settings resolution, wiring and printing. The only module that
+//!   prints, reads the environment (through [`env`]) or uses `anyhow`.
+
+pub mod base;
+pub mod build;
+pub mod cli;
+pub mod config;
+pub mod env;
+pub mod gobinary;
+pub mod image;
+pub mod publish;
+pub mod registry;
+pub mod report;

@@ -1,0 +1,110 @@
+//! `--oci-layout-path DIR`: write the artifact (blobs, configs, manifests, index) into an OCI
+//! image layout and add it to `index.json`, named with `org.opencontainers.image.ref.name` so
+//! `skopeo`/`podman` can address it (`oci:DIR:<tag>`). The printed reference is `DIR@sha256:…`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use tokio::sync::Mutex;
+
+use super::blobs::{BlobFiles, write_file};
+use super::{Namer, PublishError, Published, Publisher};
+use crate::build::Built;
+use crate::image::{Artifact, Descriptor, Image, IndexManifest, gojson, media_type};
+
+pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
+
+pub struct LayoutPublisher {
+    path: PathBuf,
+    namer: Namer,
+    tags: Vec<String>,
+    blobs: BlobFiles,
+    index_lock: Mutex<()>,
+}
+
+impl LayoutPublisher {
+    pub fn new(path: PathBuf, namer: Namer, tags: Vec<String>, blobs: BlobFiles) -> LayoutPublisher {
+        LayoutPublisher { path, namer, tags, blobs, index_lock: Mutex::new(()) }
+    }
+
+    fn blob_path(&self, digest: &crate::image::Digest) -> PathBuf {
+        self.path.join("blobs").join("sha256").join(digest.hex())
+    }
+
+    async fn write_image(&self, image: &Image) -> Result<(), PublishError> {
+        for layer in image.layers() {
+            self.blobs.place(layer, &self.blob_path(&layer.descriptor.digest)).await?;
+        }
+        write_file(&self.blob_path(&image.manifest().config.digest), image.config_bytes())?;
+        write_file(&self.blob_path(image.digest()), image.manifest_bytes())
+    }
+}
+
+/// Create the layout skeleton (`oci-layout`, `blobs/sha256`) if missing.
+pub fn prepare(path: &Path) -> Result<(), PublishError> {
+    let write = |error: std::io::Error| PublishError::Write { path: path.to_owned(), message: error.to_string() };
+    std::fs::create_dir_all(path.join("blobs").join("sha256")).map_err(write)?;
+    let marker = path.join("oci-layout");
+    if !marker.exists() {
+        write_file(&marker, br#"{"imageLayoutVersion":"1.0.0"}"#)?;
+    }
+    Ok(())
+}
+
+/// Add `descriptor` to `index.json`, replacing entries that carry the same ref names.
+pub fn add_to_index(path: &Path, descriptor: Descriptor) -> Result<(), PublishError> {
+    let index_path = path.join("index.json");
+    let mut index = match std::fs::read(&index_path) {
+        Ok(bytes) => serde_json::from_slice::<IndexManifest>(&bytes).map_err(|error| PublishError::Write {
+            path: index_path.clone(),
+            message: format!("existing index.json is not an OCI index: {error}"),
+        })?,
+        Err(_) => IndexManifest {
+            schema_version: 2,
+            media_type: media_type::OCI_INDEX.into(),
+            artifact_type: String::new(),
+            manifests: Vec::new(),
+            annotations: BTreeMap::new(),
+            subject: None,
+        },
+    };
+    let name = descriptor.annotations.get(REF_NAME).cloned();
+    index.manifests.retain(|existing| name.is_none() || existing.annotations.get(REF_NAME) != name.as_ref());
+    index.manifests.push(descriptor);
+    write_file(&index_path, &gojson::to_vec(&index))
+}
+
+#[async_trait]
+impl Publisher for LayoutPublisher {
+    async fn publish(&self, built: &Built) -> Result<Published, PublishError> {
+        prepare(&self.path)?;
+        let mut descriptor = built.artifact.descriptor();
+        match &built.artifact {
+            Artifact::Image(image) => {
+                self.write_image(image).await?;
+                descriptor.artifact_type = image.manifest().config.media_type.clone();
+            }
+            Artifact::Index(index) => {
+                for child in index.children() {
+                    self.write_image(child).await?;
+                }
+                write_file(&self.blob_path(index.digest()), index.bytes())?;
+            }
+        }
+        let name = self.namer.name(built.import_path.as_str());
+        let tag = self.tags.first().map_or("latest", String::as_str);
+        descriptor.annotations.insert(REF_NAME.into(), format!("{name}:{tag}"));
+        {
+            let _guard = self.index_lock.lock().await;
+            add_to_index(&self.path, descriptor)?;
+        }
+        let digest = built.artifact.digest().clone();
+        Ok(Published {
+            reference: format!("{}@{digest}", self.path.display()),
+            name: self.path.display().to_string(),
+            digest,
+            tags: Vec::new(),
+        })
+    }
+}

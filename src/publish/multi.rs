@@ -1,0 +1,29 @@
+//! Publish to several places in order (layout, tarball, registry); the last one's reference is
+//! the one printed, as in ko.
+
+use async_trait::async_trait;
+
+use super::{PublishError, Published, Publisher};
+use crate::build::Built;
+
+pub struct MultiPublisher {
+    pub publishers: Vec<Box<dyn Publisher>>,
+}
+
+#[async_trait]
+impl Publisher for MultiPublisher {
+    async fn publish(&self, built: &Built) -> Result<Published, PublishError> {
+        let mut last = None;
+        for publisher in &self.publishers {
+            last = Some(publisher.publish(built).await?);
+        }
+        last.ok_or_else(|| PublishError::Invalid("no output selected".into()))
+    }
+
+    async fn close(&self) -> Result<(), PublishError> {
+        for publisher in &self.publishers {
+            publisher.close().await?;
+        }
+        Ok(())
+    }
+}

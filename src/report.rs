@@ -1,0 +1,67 @@
+//! The one description of a run. `--json`, `--image-refs` and (later) CI outputs are renderers
+//! of this type; nothing else describes what rko built and published.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use crate::build::Built;
+use crate::image::Artifact;
+use crate::publish::Published;
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Report {
+    pub images: Vec<ImageReport>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ImageReport {
+    pub import_path: String,
+    /// The reference rko printed for this import path.
+    pub reference: String,
+    pub name: String,
+    pub digest: String,
+    pub media_type: String,
+    pub tags: Vec<String>,
+    pub platforms: Vec<PlatformReport>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PlatformReport {
+    pub platform: String,
+    pub digest: String,
+    /// When this platform's build started and finished (seconds since the Unix epoch).
+    pub build_started: f64,
+    pub build_finished: f64,
+}
+
+fn seconds(time: SystemTime) -> f64 {
+    time.duration_since(UNIX_EPOCH).map_or(0.0, |duration| duration.as_secs_f64())
+}
+
+impl ImageReport {
+    pub fn new(built: &Built, published: &Published) -> ImageReport {
+        let media_type = match &built.artifact {
+            Artifact::Image(image) => image.media_type().to_owned(),
+            Artifact::Index(index) => index.media_type().to_owned(),
+        };
+        ImageReport {
+            import_path: built.import_path.to_string(),
+            reference: published.reference.clone(),
+            name: published.name.clone(),
+            digest: built.artifact.digest().to_string(),
+            media_type,
+            tags: published.tags.clone(),
+            platforms: built
+                .platforms
+                .iter()
+                .map(|platform| PlatformReport {
+                    platform: platform.platform.to_string(),
+                    digest: platform.image.to_string(),
+                    build_started: seconds(platform.started),
+                    build_finished: seconds(platform.finished),
+                })
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,6 @@
+//! Integration tests: the real `rko` binary against real peers (a Go toolchain, registries,
+//! podman, skopeo, umoci, crane, ...). Run through `scripts/test`, which installs and starts
+//! them.
+
+mod build_local;
+mod support;
