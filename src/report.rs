@@ -12,6 +12,30 @@ use crate::publish::Published;
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Report {
     pub images: Vec<ImageReport>,
+    /// What pushing cost, when images went to a registry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub push: Option<PushReport>,
+}
+
+/// Blobs uploaded (and their bytes), mounted from another repository, or already present.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct PushReport {
+    pub uploaded: u64,
+    pub uploaded_bytes: u64,
+    pub mounted: u64,
+    pub existing: u64,
+}
+
+impl From<&crate::registry::pusher::PushStats> for PushReport {
+    fn from(stats: &crate::registry::pusher::PushStats) -> PushReport {
+        use std::sync::atomic::Ordering::Relaxed;
+        PushReport {
+            uploaded: stats.uploaded.load(Relaxed),
+            uploaded_bytes: stats.uploaded_bytes.load(Relaxed),
+            mounted: stats.mounted.load(Relaxed),
+            existing: stats.existing.load(Relaxed),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]

@@ -24,6 +24,8 @@ pub enum Command {
     /// Build and publish container images from the given import paths
     #[command(visible_alias = "publish")]
     Build(Box<BuildCommand>),
+    /// Log in to a registry (writes the docker config, `DOCKER_CONFIG/config.json`)
+    Login(LoginCommand),
     /// Print rko's version
     Version,
     /// Print a shell completion script
@@ -31,6 +33,21 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct LoginCommand {
+    /// The registry, e.g. `ghcr.io` or `localhost:5443`
+    pub server: String,
+    /// User name
+    #[arg(short, long)]
+    pub username: String,
+    /// Password (prefer --password-stdin: arguments are visible to other processes)
+    #[arg(short, long)]
+    pub password: Option<String>,
+    /// Read the password from stdin
+    #[arg(long)]
+    pub password_stdin: bool,
 }
 
 #[derive(Debug, Args)]

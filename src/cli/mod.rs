@@ -30,6 +30,7 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Build(command) => commands::build::run(*command, &environment, printer).await,
+            Command::Login(command) => commands::login::run(command, &environment, printer).await,
             Command::Version => {
                 printer.data(env!("CARGO_PKG_VERSION"));
                 Ok(())

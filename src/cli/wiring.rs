@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use anyhow::{Result, bail};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
 
 use super::printer::{Printer, StatusProgress};
 use super::settings::{BuildSettings, PublishSettings, Target};
@@ -12,32 +14,76 @@ use crate::build::PlatformRequest;
 use crate::build::assemble::ImageSettings;
 use crate::build::cache::Cache;
 use crate::build::gobuilder::{GoBuilder, GoBuilderOptions};
-use crate::env::Environment;
+use crate::env::{self, Environment};
 use crate::image::Platform;
 use crate::image::gotime::Time;
-use crate::publish::blobs::BlobFiles;
+use crate::publish::blobs::{BlobFiles, RemoteBlobs};
+use crate::publish::daemon::DaemonPublisher;
+use crate::publish::docker_api::DockerApi;
+use crate::publish::kind::KindPublisher;
 use crate::publish::layout::LayoutPublisher;
 use crate::publish::multi::MultiPublisher;
 use crate::publish::nop::NopPublisher;
 use crate::publish::recorder::Recorder;
+use crate::publish::registry::RegistryPublisher;
 use crate::publish::tarball::TarballPublisher;
 use crate::publish::{Namer, Publisher};
+use crate::registry::auth::Keychain;
+use crate::registry::client::{ClientOptions, RetryPolicy};
+use crate::registry::pusher::Pusher;
+use crate::registry::shared::SharedClient;
 
 /// The gzip level for rko's own layers: ko's (`BestSpeed`), the fastest standard layers.
 pub const GZIP_LEVEL: u32 = 1;
+
+/// Registry client settings from the environment: docker config, GitHub token, extra CAs.
+pub fn client_options(environment: &Environment, insecure: bool) -> Result<ClientOptions> {
+    let config_directory = environment
+        .non_empty(env::DOCKER_CONFIG)
+        .map(PathBuf::from)
+        .or_else(|| environment.non_empty(env::HOME).map(|home| Path::new(home).join(".docker")));
+    let mut extra_roots = Vec::new();
+    if let Some(file) = environment.non_empty(env::SSL_CERT_FILE) {
+        extra_roots.push(std::fs::read(file).with_context(|| format!("cannot read SSL_CERT_FILE `{file}`"))?);
+    }
+    if let Some(directories) = environment.non_empty(env::SSL_CERT_DIR) {
+        for directory in directories.split(':').filter(|d| !d.is_empty()) {
+            let entries =
+                std::fs::read_dir(directory).with_context(|| format!("cannot read SSL_CERT_DIR `{directory}`"))?;
+            for entry in entries.flatten() {
+                let bytes = std::fs::read(entry.path()).unwrap_or_default();
+                if bytes.windows(11).any(|window| window == b"-----BEGIN ") {
+                    extra_roots.push(bytes);
+                }
+            }
+        }
+    }
+    Ok(ClientOptions {
+        insecure,
+        extra_roots,
+        keychain: Keychain {
+            config_directory,
+            github_token: environment.non_empty(env::GITHUB_TOKEN).map(str::to_owned),
+            github_actor: environment.non_empty(env::GITHUB_ACTOR).map(str::to_owned),
+        },
+        retry: RetryPolicy::default(),
+    })
+}
 
 pub fn make_builder(
     settings: &BuildSettings,
     environment: &Environment,
     cache: &Cache,
+    registries: Arc<SharedClient>,
     printer: Printer,
 ) -> Arc<GoBuilder> {
-    // Bases come through a selector so overrides and the built-in base share one seam.
+    // Bases come through a selector so overrides, the built-in base and registry bases share
+    // one seam; the registry client is only created if a registry base is used.
     let base = Arc::new(Selector::new(
         settings.default_base.clone(),
         settings.base_overrides.clone(),
         cache.blobs().to_owned(),
-        None,
+        Some(registries),
     ));
     let now = settings.creation_time.unwrap_or_else(|| {
         let seconds =
@@ -70,59 +116,86 @@ pub fn make_builder(
     Arc::new(GoBuilder::new(options, base, cache.clone(), Arc::new(StatusProgress(printer))))
 }
 
+/// The publisher for a run and, when it pushes, the pusher whose statistics the report shows.
+pub struct Publishing {
+    pub publisher: Box<dyn Publisher>,
+    pub pusher: Option<Arc<Pusher>>,
+}
+
 /// ko's publisher choice: daemon or kind alone; otherwise layout, tarball and registry in that
 /// order, or the no-op publisher when nothing is asked for; `--image-refs` records around it.
 pub fn make_publisher(
     settings: &PublishSettings,
     platforms: &PlatformRequest,
     cache: &Cache,
-) -> Result<Box<dyn Publisher>> {
+    registries: &Arc<SharedClient>,
+    environment: &Environment,
+) -> Result<Publishing> {
     let namer = Namer { repository: settings.repository.clone(), style: settings.naming };
-    let blobs = BlobFiles { remote: None, download_directory: Some(cache.blobs().to_owned()) };
+    let remote: Arc<dyn RemoteBlobs> = registries.clone();
+    let blobs = BlobFiles { remote: Some(remote), download_directory: Some(cache.blobs().to_owned()) };
+    let first_platform = match platforms {
+        PlatformRequest::List(list) if !list.is_empty() => list[0].clone(),
+        _ => Platform::new("linux", "amd64", ""),
+    };
     let mut publishers: Vec<Box<dyn Publisher>> = Vec::new();
+    let mut pusher = None;
     match &settings.target {
         Target::Daemon(_) => {
-            bail!("loading into a Docker daemon (`ko.local`, --local) is not available in this build of rko")
+            let api = DockerApi::from_host(environment.get(env::DOCKER_HOST)).map_err(anyhow::Error::msg)?;
+            publishers.push(Box::new(DaemonPublisher::new(api, namer.clone(), settings.tags.clone(), blobs.clone())));
         }
-        Target::Kind(_) => bail!("loading into kind (`kind.local`) is not available in this build of rko"),
-        _ => {}
-    }
-    if let Some(path) = &settings.oci_layout_path {
-        publishers.push(Box::new(LayoutPublisher::new(
-            path.clone(),
-            namer.clone(),
-            settings.tags.clone(),
-            blobs.clone(),
-        )));
-    }
-    if let Some(path) = &settings.tarball {
-        let platform = match platforms {
-            PlatformRequest::List(list) if !list.is_empty() => list[0].clone(),
-            _ => Platform::new("linux", "amd64", ""),
-        };
-        publishers.push(Box::new(TarballPublisher::new(
-            path.clone(),
-            namer.clone(),
-            settings.tags.clone(),
-            blobs.clone(),
-            platform,
-        )));
-    }
-    if settings.oci_archive.is_some() {
-        bail!("--oci-archive is not available in this build of rko");
-    }
-    if let Target::Registry(repository) = &settings.target {
-        bail!(
-            "pushing to `{repository}` is not available in this build of rko; use --push=false with --oci-layout-path or --tarball"
-        );
+        Target::Kind(_) => {
+            let cluster = environment.non_empty(env::KIND_CLUSTER_NAME).unwrap_or("kind").to_owned();
+            publishers.push(Box::new(KindPublisher {
+                cluster,
+                namer: namer.clone(),
+                tags: settings.tags.clone(),
+                blobs: blobs.clone(),
+                platform: first_platform.clone(),
+            }));
+        }
+        Target::Registry(_) | Target::None => {
+            if let Some(path) = &settings.oci_layout_path {
+                publishers.push(Box::new(LayoutPublisher::new(
+                    path.clone(),
+                    namer.clone(),
+                    settings.tags.clone(),
+                    blobs.clone(),
+                )));
+            }
+            if let Some(path) = &settings.tarball {
+                publishers.push(Box::new(TarballPublisher::new(
+                    path.clone(),
+                    namer.clone(),
+                    settings.tags.clone(),
+                    blobs.clone(),
+                    first_platform.clone(),
+                )));
+            }
+            if settings.oci_archive.is_some() {
+                bail!("--oci-archive is not available in this build of rko");
+            }
+            if matches!(settings.target, Target::Registry(_)) {
+                let shared = Arc::new(Pusher::new(registries.get()?, settings.jobs));
+                pusher = Some(shared.clone());
+                publishers.push(Box::new(RegistryPublisher {
+                    pusher: shared,
+                    namer: namer.clone(),
+                    tags: settings.tags.clone(),
+                    tag_only: settings.tag_only,
+                }));
+            }
+        }
     }
     if publishers.is_empty() {
         publishers.push(Box::new(NopPublisher { namer, tags: settings.tags.clone(), tag_only: settings.tag_only }));
     }
     let publisher: Box<dyn Publisher> =
         if publishers.len() == 1 { publishers.remove(0) } else { Box::new(MultiPublisher { publishers }) };
-    Ok(match &settings.image_refs {
+    let publisher = match &settings.image_refs {
         Some(path) => Box::new(Recorder::new(publisher, path.clone())),
         None => publisher,
-    })
+    };
+    Ok(Publishing { publisher, pusher })
 }

@@ -4,11 +4,15 @@
 //! wired together in `cli`.
 
 pub mod blobs;
+pub mod daemon;
+pub mod docker_api;
+pub mod kind;
 pub mod layout;
 pub mod multi;
 pub mod namer;
 pub mod nop;
 pub mod recorder;
+pub mod registry;
 pub mod tarball;
 
 use async_trait::async_trait;

@@ -82,17 +82,26 @@ impl Publisher for TarballPublisher {
         if entries.is_empty() {
             return Ok(());
         }
-        let mut files = Vec::new();
-        for (image, _) in &entries {
-            for layer in image.layers() {
-                files.push((layer.descriptor.digest.clone(), self.blobs.file(layer).await?));
-            }
-        }
-        let path = self.path.clone();
-        tokio::task::spawn_blocking(move || write_archive(&path, &entries, &files))
-            .await
-            .map_err(|error| PublishError::Invalid(error.to_string()))?
+        write_docker_archive(&self.path, entries, &self.blobs).await
     }
+}
+
+/// Write a `docker save`-style archive of `entries` (image and its `name:tag` references).
+pub async fn write_docker_archive(
+    path: &std::path::Path,
+    entries: Vec<(Arc<Image>, Vec<String>)>,
+    blobs: &BlobFiles,
+) -> Result<(), PublishError> {
+    let mut files = Vec::new();
+    for (image, _) in &entries {
+        for layer in image.layers() {
+            files.push((layer.descriptor.digest.clone(), blobs.file(layer).await?));
+        }
+    }
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || write_archive(&path, &entries, &files))
+        .await
+        .map_err(|error| PublishError::Invalid(error.to_string()))?
 }
 
 fn write_archive(

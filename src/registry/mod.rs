@@ -1,5 +1,15 @@
-//! Registries: references, authentication, the HTTP client and the pusher. Depends on `image`.
+//! Registries: references, authentication, the HTTP client, the pusher and base-image pulls.
+//! Depends on `image` (and implements the `base` and `publish` seams that need a registry).
 
+pub mod api;
+pub mod auth;
+pub mod client;
+pub mod error;
+pub mod pull;
+pub mod pusher;
 pub mod reference;
+pub mod shared;
 
+pub use client::{Client, ClientOptions, Scope};
+pub use error::RegistryError;
 pub use reference::{Reference, ReferenceError, Repository};

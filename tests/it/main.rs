@@ -3,4 +3,6 @@
 //! them.
 
 mod build_local;
+mod proxy;
+mod registry;
 mod support;

@@ -228,3 +228,22 @@ pub fn layout_image(layout: &Path, digest: &str) -> LayoutImage {
     let config = serde_json::from_slice(&layout_blob(layout, &config_digest)).unwrap();
     LayoutImage { manifest, config }
 }
+
+impl Peers {
+    pub fn get(&self, name: &str) -> &str {
+        self.env.get(name).map_or_else(|| panic!("{name} is not in the peers environment"), String::as_str)
+    }
+}
+
+/// A repository path no other test or run uses (`it-<pid>-<n>`).
+pub fn unique(prefix: &str) -> String {
+    static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let count = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    format!("{prefix}-{}-{count}-{nanos}", std::process::id())
+}
+
+/// `crane ARGS`, stdout trimmed (asserting success).
+pub fn crane(arguments: &[&str]) -> String {
+    run(command("crane").args(arguments)).success().trim().to_owned()
+}

@@ -2,6 +2,7 @@
 //! each as it is ready, and print the references in argument order.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use futures::future::try_join_all;
@@ -13,7 +14,8 @@ use crate::cli::printer::Printer;
 use crate::cli::{settings, wiring};
 use crate::config;
 use crate::env::{self, Environment};
-use crate::report::{ImageReport, Report};
+use crate::registry::shared::SharedClient;
+use crate::report::{ImageReport, PushReport, Report};
 
 pub async fn run(command: BuildCommand, environment: &Environment, printer: Printer) -> Result<()> {
     let working_directory = std::env::current_dir().context("cannot read the working directory")?;
@@ -29,8 +31,12 @@ pub async fn run(command: BuildCommand, environment: &Environment, printer: Prin
         printer.warning(warning);
     }
     let cache = Cache::open(&build_settings.cache_directory)?;
-    let builder = wiring::make_builder(&build_settings, environment, &cache, printer);
-    let publisher = wiring::make_publisher(&publish_settings, &build_settings.platforms, &cache)?;
+    let registries =
+        Arc::new(SharedClient::new(wiring::client_options(environment, publish_settings.insecure_registry)?));
+    let builder = wiring::make_builder(&build_settings, environment, &cache, registries.clone(), printer);
+    let publishing =
+        wiring::make_publisher(&publish_settings, &build_settings.platforms, &cache, &registries, environment)?;
+    let publisher = publishing.publisher;
 
     let references = if command.import_paths.is_empty() { vec![".".to_owned()] } else { command.import_paths.clone() };
     let mut import_paths: Vec<ImportPath> = Vec::new();
@@ -51,8 +57,10 @@ pub async fn run(command: BuildCommand, environment: &Environment, printer: Prin
     .await?;
     publisher.close().await?;
 
-    let report =
-        Report { images: results.iter().map(|(built, published)| ImageReport::new(built, published)).collect() };
+    let report = Report {
+        images: results.iter().map(|(built, published)| ImageReport::new(built, published)).collect(),
+        push: publishing.pusher.as_ref().map(|pusher| PushReport::from(&pusher.stats)),
+    };
     if command.json {
         printer.data(&serde_json::to_string_pretty(&report)?);
     } else {

@@ -1,0 +1,85 @@
+//! `KO_DOCKER_REPO=kind.local`: load the image into every node of a kind cluster
+//! (`KIND_CLUSTER_NAME`, default `kind`) with `ctr images import`, as ko does. Needs the `kind`
+//! and `docker` CLIs; without a cluster it fails with one clear line.
+
+use std::process::Stdio;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::process::Command;
+
+use super::blobs::BlobFiles;
+use super::tarball::{select_image, write_docker_archive};
+use super::{Namer, PublishError, Published, Publisher};
+use crate::build::Built;
+use crate::image::Platform;
+
+pub struct KindPublisher {
+    pub cluster: String,
+    pub namer: Namer,
+    pub tags: Vec<String>,
+    pub blobs: BlobFiles,
+    pub platform: Platform,
+}
+
+impl KindPublisher {
+    async fn nodes(&self) -> Result<Vec<String>, PublishError> {
+        let output =
+            Command::new("kind").args(["get", "nodes", "--name", &self.cluster]).output().await.map_err(|error| {
+                PublishError::Invalid(format!(
+                    "kind.local needs the `kind` CLI and a kind cluster, and `kind` cannot run: {error}"
+                ))
+            })?;
+        let nodes: Vec<String> = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if !output.status.success() || nodes.is_empty() {
+            return Err(PublishError::Invalid(format!(
+                "no kind cluster `{}` is running (`kind get nodes` found no nodes); create one with `kind create cluster` or set KIND_CLUSTER_NAME",
+                self.cluster
+            )));
+        }
+        Ok(nodes)
+    }
+}
+
+#[async_trait]
+impl Publisher for KindPublisher {
+    async fn publish(&self, built: &Built) -> Result<Published, PublishError> {
+        let nodes = self.nodes().await?;
+        let name = self.namer.name(built.import_path.as_str());
+        let image = select_image(&built.artifact, &self.platform).ok_or_else(|| {
+            PublishError::Invalid(format!("`{}` has no `{}` image for kind", built.import_path, self.platform))
+        })?;
+        let digest_tag = format!("{name}:{}", image.digest().hex());
+        let mut references = vec![digest_tag.clone()];
+        references.extend(self.tags.iter().map(|tag| format!("{name}:{tag}")));
+        let archive = tempfile::Builder::new()
+            .prefix("rko-kind-")
+            .tempfile()
+            .map_err(|error| PublishError::Write { path: std::env::temp_dir(), message: error.to_string() })?
+            .into_temp_path();
+        write_docker_archive(&archive, vec![(Arc::clone(&image), references.clone())], &self.blobs).await?;
+        for node in nodes {
+            let file = std::fs::File::open(&archive)
+                .map_err(|error| PublishError::Write { path: archive.to_path_buf(), message: error.to_string() })?;
+            let status = Command::new("docker")
+                .args(["exec", "-i", &node, "ctr", "--namespace=k8s.io", "images", "import", "--all-platforms", "-"])
+                .stdin(Stdio::from(file))
+                .status()
+                .await
+                .map_err(|error| {
+                    PublishError::Invalid(format!("cannot run `docker exec` on kind node `{node}`: {error}"))
+                })?;
+            if !status.success() {
+                return Err(PublishError::Invalid(format!(
+                    "loading the image into kind node `{node}` failed ({status})"
+                )));
+            }
+        }
+        Ok(Published { reference: digest_tag, name, digest: image.digest().clone(), tags: references[1..].to_vec() })
+    }
+}

@@ -1,0 +1,399 @@
+//! The registry API calls rko makes, on top of [`Client::send`]: manifests (get, put), blobs
+//! (exists, download, cross-repository mount, streaming upload, chunked when the registry asks
+//! for it). Every blob is streamed from a file or from another registry, never buffered whole.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use futures::TryStreamExt;
+use reqwest::{Body, Response, StatusCode, Url, header};
+use tokio::io::AsyncWriteExt;
+use tokio_util::io::ReaderStream;
+
+use super::client::{Client, Scope};
+use super::error::{RegistryCodes, RegistryError};
+use super::reference::Repository;
+use crate::image::{Digest, media_type};
+
+/// Largest manifest or config rko accepts from a registry.
+const MAX_DOCUMENT: u64 = 8 << 20;
+const STREAM_BUFFER: usize = 1 << 20;
+
+/// Where an upload's bytes come from.
+#[derive(Clone, Debug)]
+pub enum BlobBody {
+    File(std::path::PathBuf),
+    Bytes(bytes::Bytes),
+    /// Another repository (possibly on another registry) that holds the blob.
+    Remote(Repository),
+}
+
+/// What a mount request achieved.
+pub enum Mount {
+    Mounted,
+    /// The registry refused to mount but opened an upload session at this location.
+    Session(String),
+}
+
+/// Turn a non-success response into the matching typed error.
+pub async fn check(
+    response: Response,
+    repository: &Repository,
+    what: &str,
+    push: bool,
+) -> Result<Response, RegistryError> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let codes = RegistryCodes::parse(&response.bytes().await.unwrap_or_default());
+    let registry = repository.registry().to_owned();
+    let action = if push { "push to" } else { "pull from" }.to_owned();
+    Err(match status {
+        StatusCode::UNAUTHORIZED => RegistryError::Unauthorized {
+            registry,
+            repository: repository.path().to_owned(),
+            action,
+            status: 401,
+            codes,
+        },
+        StatusCode::FORBIDDEN => {
+            RegistryError::Denied { registry, repository: repository.path().to_owned(), action, status: 403, codes }
+        }
+        StatusCode::NOT_FOUND if !push => {
+            RegistryError::NotFound { registry, reference: format!("{repository}{what}"), status: 404, codes }
+        }
+        _ => RegistryError::Refused {
+            registry,
+            what: format!("{what} of `{}`", repository.path()),
+            status: status.as_u16(),
+            codes,
+        },
+    })
+}
+
+fn resolve_location(base: &str, location: &str) -> Result<Url, String> {
+    let absolute = if location.starts_with("http://") || location.starts_with("https://") {
+        location.to_owned()
+    } else {
+        format!("{base}{}{location}", if location.starts_with('/') { "" } else { "/" })
+    };
+    Url::parse(&absolute).map_err(|error| format!("bad upload location `{location}`: {error}"))
+}
+
+fn location_of(response: &Response, registry: &str, what: &str) -> Result<String, RegistryError> {
+    response.headers().get(header::LOCATION).and_then(|value| value.to_str().ok()).map(str::to_owned).ok_or_else(|| {
+        RegistryError::Protocol {
+            registry: registry.to_owned(),
+            what: what.to_owned(),
+            message: "no Location header".into(),
+        }
+    })
+}
+
+async fn read_limited(response: Response, registry: &str, what: &str) -> Result<Vec<u8>, RegistryError> {
+    let protocol =
+        |message: String| RegistryError::Protocol { registry: registry.to_owned(), what: what.to_owned(), message };
+    if response.content_length().is_some_and(|length| length > MAX_DOCUMENT) {
+        return Err(protocol(format!("larger than {MAX_DOCUMENT} bytes")));
+    }
+    let mut bytes = Vec::new();
+    let mut stream = response.bytes_stream();
+    while let Some(chunk) = stream.try_next().await.map_err(|error| protocol(error.to_string()))? {
+        bytes.extend_from_slice(&chunk);
+        if bytes.len() as u64 > MAX_DOCUMENT {
+            return Err(protocol(format!("larger than {MAX_DOCUMENT} bytes")));
+        }
+    }
+    Ok(bytes)
+}
+
+impl Client {
+    /// Fetch a manifest by tag or digest: its bytes, media type and digest (verified when the
+    /// request named a digest).
+    pub async fn get_manifest(
+        &self,
+        repository: &Repository,
+        reference: &str,
+    ) -> Result<(Vec<u8>, String, Digest), RegistryError> {
+        let registry = repository.registry();
+        let path = format!("/v2/{}/manifests/{reference}", repository.path());
+        let response = self
+            .send(registry, &[Scope::pull(repository.path())], |http, base| {
+                Ok(http.get(format!("{base}{path}")).header(header::ACCEPT, media_type::MANIFEST_TYPES.join(", ")))
+            })
+            .await?;
+        let separator = if reference.starts_with("sha256:") { "@" } else { ":" };
+        let response = check(response, repository, &format!("{separator}{reference}"), false).await?;
+        let content_type =
+            response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let bytes = read_limited(response, registry, "a manifest").await?;
+        let digest = Digest::of(&bytes);
+        if reference.starts_with("sha256:") && digest.as_str() != reference {
+            return Err(RegistryError::Protocol {
+                registry: registry.to_owned(),
+                what: format!("manifest `{reference}`"),
+                message: format!("its bytes have digest `{digest}`"),
+            });
+        }
+        let media_type = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .and_then(|value| value.get("mediaType").and_then(|m| m.as_str()).map(str::to_owned))
+            .filter(|m| !m.is_empty())
+            .unwrap_or(content_type.split(';').next().unwrap_or("").trim().to_owned());
+        Ok((bytes, media_type, digest))
+    }
+
+    /// Fetch a small blob (a config) and verify its digest.
+    pub async fn get_small_blob(&self, repository: &Repository, digest: &Digest) -> Result<Vec<u8>, RegistryError> {
+        let response = self.blob_response(repository, digest).await?;
+        let bytes = read_limited(response, repository.registry(), "a config").await?;
+        if &Digest::of(&bytes) != digest {
+            return Err(RegistryError::Protocol {
+                registry: repository.registry().to_owned(),
+                what: format!("blob `{digest}`"),
+                message: "its bytes do not match its digest".into(),
+            });
+        }
+        Ok(bytes)
+    }
+
+    async fn blob_response(&self, repository: &Repository, digest: &Digest) -> Result<Response, RegistryError> {
+        let path = format!("/v2/{}/blobs/{digest}", repository.path());
+        let response = self
+            .send(repository.registry(), &[Scope::pull(repository.path())], |http, base| {
+                Ok(http.get(format!("{base}{path}")))
+            })
+            .await?;
+        check(response, repository, &format!("@{digest}"), false).await
+    }
+
+    /// Stream a blob into a new file at `destination`.
+    pub async fn download_blob(
+        &self,
+        repository: &Repository,
+        digest: &Digest,
+        destination: &Path,
+    ) -> Result<(), RegistryError> {
+        let response = self.blob_response(repository, digest).await?;
+        let io = |error: std::io::Error| RegistryError::Io {
+            path: destination.display().to_string(),
+            message: error.to_string(),
+        };
+        let mut file = tokio::fs::File::create(destination).await.map_err(io)?;
+        let mut stream = response.bytes_stream();
+        while let Some(chunk) = stream.try_next().await.map_err(|error| RegistryError::Protocol {
+            registry: repository.registry().to_owned(),
+            what: format!("blob `{digest}`"),
+            message: error.to_string(),
+        })? {
+            file.write_all(&chunk).await.map_err(io)?;
+        }
+        file.flush().await.map_err(io)
+    }
+
+    pub async fn blob_exists(&self, repository: &Repository, digest: &Digest) -> Result<bool, RegistryError> {
+        let path = format!("/v2/{}/blobs/{digest}", repository.path());
+        let response = self
+            .send(repository.registry(), &[Scope::push(repository.path())], |http, base| {
+                Ok(http.head(format!("{base}{path}")))
+            })
+            .await?;
+        match response.status() {
+            StatusCode::OK => Ok(true),
+            StatusCode::NOT_FOUND => Ok(false),
+            _ => check(response, repository, &format!(" blob `{digest}`"), true).await.map(|_| false),
+        }
+    }
+
+    /// Ask the registry to mount `digest` from `source` (same registry) into `repository`.
+    pub async fn mount_blob(
+        &self,
+        repository: &Repository,
+        digest: &Digest,
+        source: &Repository,
+    ) -> Result<Mount, RegistryError> {
+        let path = format!("/v2/{}/blobs/uploads/", repository.path());
+        let query = [("mount", digest.to_string()), ("from", source.path().to_owned())];
+        let scopes = [Scope::push(repository.path()), Scope::pull(source.path())];
+        let response = self
+            .send(repository.registry(), &scopes, |http, base| Ok(http.post(format!("{base}{path}")).query(&query)))
+            .await?;
+        if response.status() == StatusCode::CREATED {
+            return Ok(Mount::Mounted);
+        }
+        let response = check(response, repository, &format!("mounting blob `{digest}`"), true).await?;
+        Ok(Mount::Session(location_of(&response, repository.registry(), "a blob upload")?))
+    }
+
+    /// Upload one blob of known `size` (monolithic, or chunked when the registry sets
+    /// `OCI-Chunk-Min-Length`), streaming it from `body`. `session` is an open upload location.
+    pub async fn upload_blob(
+        self: &Arc<Self>,
+        repository: &Repository,
+        digest: &Digest,
+        size: u64,
+        body: &BlobBody,
+        session: Option<String>,
+    ) -> Result<(), RegistryError> {
+        let registry = repository.registry();
+        let scopes = [Scope::push(repository.path())];
+        let (location, chunk) = match session {
+            Some(location) => (location, None),
+            None => {
+                let path = format!("/v2/{}/blobs/uploads/", repository.path());
+                let response = self
+                    .send(registry, &scopes, |http, base| {
+                        Ok(http.post(format!("{base}{path}")).header(header::CONTENT_LENGTH, 0))
+                    })
+                    .await?;
+                let response =
+                    check(response, repository, &format!("starting the upload of blob `{digest}`"), true).await?;
+                let chunk = response
+                    .headers()
+                    .get("OCI-Chunk-Min-Length")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .filter(|minimum| *minimum > 0 && *minimum < size);
+                (location_of(&response, registry, "a blob upload")?, chunk)
+            }
+        };
+        let location = match chunk {
+            Some(minimum) => self.upload_chunks(repository, digest, size, body, location, minimum.max(8 << 20)).await?,
+            None => location,
+        };
+        let stream_body = if chunk.is_some() { None } else { Some(body) };
+        let response = self
+            .send(registry, &scopes, |http, base| {
+                let mut url = resolve_location(base, &location).map_err(|message| RegistryError::Protocol {
+                    registry: registry.to_owned(),
+                    what: "a blob upload".into(),
+                    message,
+                })?;
+                url.query_pairs_mut().append_pair("digest", digest.as_str());
+                let request = http.put(url).header(header::CONTENT_TYPE, "application/octet-stream");
+                match stream_body {
+                    None => Ok(request.header(header::CONTENT_LENGTH, 0)),
+                    Some(body) => {
+                        Ok(request.header(header::CONTENT_LENGTH, size).body(self.body(body, digest, 0, size)?))
+                    }
+                }
+            })
+            .await?;
+        check(response, repository, &format!("blob `{digest}`"), true).await.map(|_| ())
+    }
+
+    async fn upload_chunks(
+        self: &Arc<Self>,
+        repository: &Repository,
+        digest: &Digest,
+        size: u64,
+        body: &BlobBody,
+        mut location: String,
+        chunk: u64,
+    ) -> Result<String, RegistryError> {
+        let registry = repository.registry();
+        let mut start = 0;
+        while start < size {
+            let length = chunk.min(size - start);
+            let current = location.clone();
+            let response = self
+                .send(registry, &[Scope::push(repository.path())], |http, base| {
+                    let url = resolve_location(base, &current).map_err(|message| RegistryError::Protocol {
+                        registry: registry.to_owned(),
+                        what: "a blob upload".into(),
+                        message,
+                    })?;
+                    Ok(http
+                        .patch(url)
+                        .header(header::CONTENT_TYPE, "application/octet-stream")
+                        .header(header::CONTENT_RANGE, format!("{start}-{}", start + length - 1))
+                        .header(header::CONTENT_LENGTH, length)
+                        .body(self.body(body, digest, start, length)?))
+                })
+                .await?;
+            let response = check(response, repository, &format!("a chunk of blob `{digest}`"), true).await?;
+            location = location_of(&response, registry, "a chunked upload")?;
+            start += length;
+        }
+        Ok(location)
+    }
+
+    /// A request body streaming `length` bytes from `start` of the blob.
+    fn body(
+        self: &Arc<Self>,
+        body: &BlobBody,
+        digest: &Digest,
+        start: u64,
+        length: u64,
+    ) -> Result<Body, RegistryError> {
+        match body {
+            BlobBody::Bytes(bytes) => Ok(Body::from(bytes.slice(start as usize..(start + length) as usize))),
+            BlobBody::File(path) => {
+                use std::io::{Seek, SeekFrom};
+                let io = |error: std::io::Error| RegistryError::Io {
+                    path: path.display().to_string(),
+                    message: error.to_string(),
+                };
+                let mut file = std::fs::File::open(path).map_err(io)?;
+                file.seek(SeekFrom::Start(start)).map_err(io)?;
+                let reader = tokio::io::AsyncReadExt::take(tokio::fs::File::from_std(file), length);
+                Ok(Body::wrap_stream(ReaderStream::with_capacity(reader, STREAM_BUFFER)))
+            }
+            BlobBody::Remote(source) => {
+                let client = self.clone();
+                let source = source.clone();
+                let digest = digest.clone();
+                let stream =
+                    futures::stream::once(async move { client.remote_stream(&source, &digest, start, length).await })
+                        .try_flatten();
+                Ok(Body::wrap_stream(stream))
+            }
+        }
+    }
+
+    /// The bytes `start..start+length` of a blob in another repository, as a stream.
+    async fn remote_stream(
+        &self,
+        source: &Repository,
+        digest: &Digest,
+        start: u64,
+        length: u64,
+    ) -> Result<futures::stream::BoxStream<'static, Result<bytes::Bytes, std::io::Error>>, std::io::Error> {
+        let path = format!("/v2/{}/blobs/{digest}", source.path());
+        let response = self
+            .send(source.registry(), &[Scope::pull(source.path())], |http, base| {
+                let request = http.get(format!("{base}{path}"));
+                Ok(if start > 0 {
+                    request.header(header::RANGE, format!("bytes={start}-{}", start + length - 1))
+                } else {
+                    request
+                })
+            })
+            .await
+            .map_err(std::io::Error::other)?;
+        let response = check(response, source, &format!("@{digest}"), false).await.map_err(std::io::Error::other)?;
+        Ok(Box::pin(response.bytes_stream().map_err(std::io::Error::other)))
+    }
+
+    /// Put a manifest under a tag or its digest; returns the digest the registry reports.
+    pub async fn put_manifest(
+        &self,
+        repository: &Repository,
+        reference: &str,
+        media_type: &str,
+        bytes: &[u8],
+    ) -> Result<(), RegistryError> {
+        let path = format!("/v2/{}/manifests/{reference}", repository.path());
+        let bytes = bytes::Bytes::copy_from_slice(bytes);
+        let response = self
+            .send(repository.registry(), &[Scope::push(repository.path())], |http, base| {
+                Ok(http.put(format!("{base}{path}")).header(header::CONTENT_TYPE, media_type).body(bytes.clone()))
+            })
+            .await?;
+        let separator = if reference.starts_with("sha256:") { "@" } else { ":" };
+        check(response, repository, &format!("manifest `{}{separator}{reference}`", repository.path()), true)
+            .await
+            .map(|_| ())
+    }
+}

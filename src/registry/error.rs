@@ -1,0 +1,79 @@
+//! Registry errors: typed, with the registry and repository named, the registry's own error code
+//! when it sent one, and a hint where the user can act. Credentials never appear here.
+
+use std::fmt;
+
+/// An error code and message from a registry's JSON error body (`{"errors":[...]}`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RegistryCodes(pub Vec<(String, String)>);
+
+impl RegistryCodes {
+    pub fn parse(body: &[u8]) -> RegistryCodes {
+        #[derive(serde::Deserialize)]
+        struct Body {
+            #[serde(default)]
+            errors: Vec<Entry>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Entry {
+            #[serde(default)]
+            code: String,
+            #[serde(default)]
+            message: String,
+        }
+        match serde_json::from_slice::<Body>(body) {
+            Ok(body) => RegistryCodes(body.errors.into_iter().map(|e| (e.code, e.message)).collect()),
+            Err(_) => RegistryCodes(Vec::new()),
+        }
+    }
+
+    pub fn has(&self, code: &str) -> bool {
+        self.0.iter().any(|(c, _)| c == code)
+    }
+}
+
+impl fmt::Display for RegistryCodes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, (code, message)) in self.0.iter().enumerate() {
+            let separator = if index == 0 { "" } else { "; " };
+            if message.is_empty() {
+                write!(f, "{separator}{code}")?
+            } else {
+                write!(f, "{separator}{code}: {message}")?
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("cannot reach registry `{registry}`: {message}")]
+    Unreachable { registry: String, message: String },
+    #[error("registry `{registry}` rejected the credentials for {action} `{repository}` ({status}{}); check the user and password, or run `rko login {registry}` (credentials come from DOCKER_CONFIG)", codes_suffix(.codes))]
+    Unauthorized { registry: String, repository: String, action: String, status: u16, codes: RegistryCodes },
+    #[error("registry `{registry}` rejected the password of user `{username}` ({status}{}); check the user name and password", codes_suffix(.codes))]
+    LoginRejected { registry: String, username: String, status: u16, codes: RegistryCodes },
+    #[error("registry `{registry}` denied {action} `{repository}` ({status}{}); the credentials lack permission (on GitHub Actions: `permissions: packages: write`)", codes_suffix(.codes))]
+    Denied { registry: String, repository: String, action: String, status: u16, codes: RegistryCodes },
+    #[error("`{reference}` was not found in registry `{registry}` ({status}{})", codes_suffix(.codes))]
+    NotFound { registry: String, reference: String, status: u16, codes: RegistryCodes },
+    #[error("registry `{registry}` refused {what} ({status}{})", codes_suffix(.codes))]
+    Refused { registry: String, what: String, status: u16, codes: RegistryCodes },
+    #[error("registry `{registry}` sent an invalid response for {what}: {message}")]
+    Protocol { registry: String, what: String, message: String },
+    #[error("cannot get a token for `{registry}` from `{realm}`: {message}")]
+    Token { registry: String, realm: String, message: String },
+    #[error("credential helper `docker-credential-{helper}` failed for `{registry}`: {message}")]
+    Helper { helper: String, registry: String, message: String },
+    #[error("cannot read docker config `{path}`: {message}")]
+    Config { path: String, message: String },
+    #[error("cannot read `{path}`: {message}")]
+    Io { path: String, message: String },
+    #[error("invalid TLS certificate in `{path}`: {message}")]
+    Certificate { path: String, message: String },
+}
+
+fn codes_suffix(codes: &RegistryCodes) -> String {
+    if codes.0.is_empty() { String::new() } else { format!(" {codes}") }
+}
