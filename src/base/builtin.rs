@@ -37,7 +37,7 @@ const NSSWITCH: &str = "hosts: files dns\n";
 const OS_RELEASE: &str = "NAME=\"rko static\"\nID=rko-static\nPRETTY_NAME=\"rko built-in static base\"\nHOME_URL=\"https://github.com/rko-build/rko\"\n";
 const NONROOT: u32 = 65532;
 
-/// The platforms the built-in base (and `scratch`) provide, in index order.
+/// The platforms the built-in base (and `scratch`) provide for `--platform=all`, in index order.
 pub fn platforms() -> Vec<Platform> {
     [
         ("amd64", ""),
@@ -70,8 +70,9 @@ struct LayerRecord {
 }
 
 impl SyntheticBase {
-    /// The built-in base; its layer is written into `blobs` (the cache) on first use.
-    pub fn builtin(blobs: &Path) -> io::Result<SyntheticBase> {
+    /// The built-in base for `platforms` (Linux only); its layer is written into `blobs` (the
+    /// cache) on first use.
+    pub fn builtin(blobs: &Path, platforms: Vec<Platform>) -> io::Result<SyntheticBase> {
         let layer = builtin_layer(blobs)?;
         let config = Config {
             env: vec![
@@ -83,15 +84,21 @@ impl SyntheticBase {
             ..Config::default()
         };
         let history = History { created_by: "rko built-in static base".into(), ..History::default() };
-        Ok(SyntheticBase::assemble(BUILTIN_NAME, vec![layer], config, vec![history]))
+        Ok(SyntheticBase::assemble(BUILTIN_NAME, platforms, vec![layer], config, vec![history]))
     }
 
-    /// The empty base: no layers, no settings.
-    pub fn scratch() -> SyntheticBase {
-        SyntheticBase::assemble(SCRATCH_NAME, Vec::new(), Config::default(), Vec::new())
+    /// The empty base for `platforms`: no layers, no settings.
+    pub fn scratch(platforms: Vec<Platform>) -> SyntheticBase {
+        SyntheticBase::assemble(SCRATCH_NAME, platforms, Vec::new(), Config::default(), Vec::new())
     }
 
-    fn assemble(name: &'static str, layers: Vec<Layer>, config: Config, history: Vec<History>) -> SyntheticBase {
+    fn assemble(
+        name: &'static str,
+        platforms: Vec<Platform>,
+        layers: Vec<Layer>,
+        config: Config,
+        history: Vec<History>,
+    ) -> SyntheticBase {
         let mut images = BTreeMap::new();
         let mut descriptors = Vec::new();
         let template = Manifest {
@@ -103,8 +110,9 @@ impl SyntheticBase {
             annotations: BTreeMap::new(),
             subject: None,
         };
-        for platform in platforms() {
+        for platform in platforms {
             let config_file = ConfigFile {
+                os_version: platform.os_version.clone(),
                 architecture: platform.architecture.clone(),
                 created: Time::ZERO,
                 history: history.clone(),

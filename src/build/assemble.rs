@@ -80,11 +80,11 @@ pub fn assemble(
     }
     if windows {
         config.config.entrypoint = vec![format!("C:\\ko-app\\{app_name}")];
-        update_path(&mut config.config.env, "C:\\ko-app");
+        update_path(&mut config.config.env, "C:\\ko-app", ';');
         config.config.env.push("KO_DATA_PATH=C:\\var\\run\\ko".into());
     } else {
         config.config.entrypoint = vec![app_path];
-        update_path(&mut config.config.env, APP_DIRECTORY);
+        update_path(&mut config.config.env, APP_DIRECTORY, ':');
         config.config.env.push(format!("KO_DATA_PATH={KODATA_ROOT}"));
     }
     config.config.cmd = Vec::new();
@@ -102,11 +102,13 @@ pub fn assemble(
     Image::assemble(&template, config, layers)
 }
 
-/// ko's `updatePath`: append to the first `PATH=`, or add `PATH=<dir>`.
-fn update_path(env: &mut Vec<String>, directory: &str) {
+/// ko's `updatePath`: append to the first `PATH=`, or add `PATH=<dir>`. Windows separates
+/// `PATH` entries with `;` (ko uses `:` there, which Windows does not understand).
+fn update_path(env: &mut Vec<String>, directory: &str, separator: char) {
     for entry in env.iter_mut() {
-        if let Some(value) = entry.strip_prefix("PATH=") {
-            *entry = format!("PATH={value}:{directory}");
+        let Some((key, value)) = entry.split_once('=') else { continue };
+        if key == "PATH" || (separator == ';' && key.eq_ignore_ascii_case("path")) {
+            *entry = format!("{key}={value}{separator}{directory}");
             return;
         }
     }
@@ -212,7 +214,10 @@ mod tests {
         let config = String::from_utf8_lossy(image.config_bytes()).into_owned();
         assert!(config.contains(r#""Labels":{"team":"\u003ccore\u003e"},"User":"1000""#), "{config}");
         let mut env = vec!["HOME=/root".to_owned(), "PATH=/usr/bin".to_owned()];
-        update_path(&mut env, "/ko-app");
+        update_path(&mut env, "/ko-app", ':');
         assert_eq!(env, ["HOME=/root", "PATH=/usr/bin:/ko-app"]);
+        let mut windows = vec!["Path=C:\\Windows".to_owned()];
+        update_path(&mut windows, "C:\\ko-app", ';');
+        assert_eq!(windows, ["Path=C:\\Windows;C:\\ko-app"]);
     }
 }

@@ -36,6 +36,8 @@ pub enum PackageError {
     GoList { reference: String, message: String },
     #[error("invalid import path `{0}`")]
     Invalid(String),
+    #[error("`{0}` matches no `package main` below it")]
+    NoMainPackages(String),
 }
 
 /// Is this a filesystem path (`.`, `./x`, `../x`, `/abs`) rather than an import path?
@@ -232,6 +234,38 @@ fn has_platform_suffix(file_name: &str) -> bool {
     let stem = file_name.trim_end_matches(".go");
     let parts: Vec<&str> = stem.split('_').collect();
     parts.len() > 1 && parts[1..].iter().any(|part| KNOWN.contains(part))
+}
+
+/// Expand a `...` pattern (`./...`, `./cmd/...`, `example.com/app/...`) into the import paths
+/// of the main packages it matches, with Go's own rules (build constraints, nested modules,
+/// `testdata`, `vendor`).
+pub fn expand_pattern(base_directory: &Path, pattern: &str, go: &Path) -> Result<Vec<String>, PackageError> {
+    let pattern = pattern.strip_prefix(KO_SCHEME).unwrap_or(pattern);
+    let output = Command::new(go)
+        .args(["list", "-e", "-f", "{{if eq .Name \"main\"}}{{.ImportPath}}{{end}}", "--", pattern])
+        .current_dir(base_directory)
+        .output()
+        .map_err(|error| PackageError::GoList {
+            reference: pattern.to_owned(),
+            message: format!("cannot run `{}`: {error}; install Go or set KO_GO_PATH", go.display()),
+        })?;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        return Err(PackageError::GoList {
+            reference: pattern.to_owned(),
+            message: stderr.lines().next().unwrap_or("failed").to_owned(),
+        });
+    }
+    let matches: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if matches.is_empty() {
+        return Err(PackageError::NoMainPackages(pattern.to_owned()));
+    }
+    Ok(matches)
 }
 
 /// Ask `go list` about a package outside the main module (a dependency or a workspace module).

@@ -33,6 +33,11 @@ impl Printer {
         let _ = writeln!(std::io::stderr().lock(), "{label}: {message}");
     }
 
+    pub fn note(&self, message: &str) {
+        let label = if self.color { "\x1b[1;36mnote\x1b[0m" } else { "note" };
+        let _ = writeln!(std::io::stderr().lock(), "{label}: {message}");
+    }
+
     pub fn error(&self, message: &str) {
         let label = if self.color { "\x1b[1;31merror\x1b[0m" } else { "error" };
         let _ = writeln!(std::io::stderr().lock(), "{label}: {message}");

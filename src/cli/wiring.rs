@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 use super::printer::{Printer, StatusProgress};
 use super::settings::{BuildSettings, PublishSettings, Target};
@@ -26,7 +26,7 @@ use crate::publish::multi::MultiPublisher;
 use crate::publish::nop::NopPublisher;
 use crate::publish::recorder::Recorder;
 use crate::publish::registry::RegistryPublisher;
-use crate::publish::tarball::TarballPublisher;
+use crate::publish::tarball::{ArchiveKind, ArchivePublisher, host_platform};
 use crate::publish::{Namer, Publisher};
 use crate::registry::auth::Keychain;
 use crate::registry::client::{ClientOptions, RetryPolicy};
@@ -82,6 +82,7 @@ pub fn make_builder(
     let base = Arc::new(Selector::new(
         settings.default_base.clone(),
         settings.base_overrides.clone(),
+        settings.platforms.clone(),
         cache.blobs().to_owned(),
         Some(registries),
     ));
@@ -164,17 +165,17 @@ pub fn make_publisher(
                     blobs.clone(),
                 )));
             }
-            if let Some(path) = &settings.tarball {
-                publishers.push(Box::new(TarballPublisher::new(
-                    path.clone(),
-                    namer.clone(),
-                    settings.tags.clone(),
-                    blobs.clone(),
-                    first_platform.clone(),
-                )));
-            }
-            if settings.oci_archive.is_some() {
-                bail!("--oci-archive is not available in this build of rko");
+            for (path, kind) in [(&settings.tarball, ArchiveKind::Docker), (&settings.oci_archive, ArchiveKind::Oci)] {
+                if let Some(path) = path {
+                    publishers.push(Box::new(ArchivePublisher::new(
+                        path.clone(),
+                        kind,
+                        namer.clone(),
+                        settings.tags.clone(),
+                        blobs.clone(),
+                        host_platform(),
+                    )));
+                }
             }
             if matches!(settings.target, Target::Registry(_)) {
                 let shared = Arc::new(Pusher::new(registries.get()?, settings.jobs));

@@ -61,8 +61,14 @@ impl Publisher for DaemonPublisher {
             .tempfile()
             .map_err(|error| PublishError::Write { path: std::env::temp_dir(), message: error.to_string() })?
             .into_temp_path();
-        write_docker_archive(&archive, vec![(Arc::clone(&image), references.clone())], &self.blobs).await?;
+        write_docker_archive(&archive, Arc::clone(&image), references.clone(), &self.blobs).await?;
         self.api.load(&archive).await.map_err(PublishError::Registry)?;
-        Ok(Published { reference: digest_tag, name, digest: image.digest().clone(), tags: references[1..].to_vec() })
+        Ok(Published {
+            reference: digest_tag,
+            name,
+            digest: image.digest().clone(),
+            tags: references[1..].to_vec(),
+            notes: Vec::new(),
+        })
     }
 }

@@ -62,7 +62,7 @@ impl Publisher for KindPublisher {
             .tempfile()
             .map_err(|error| PublishError::Write { path: std::env::temp_dir(), message: error.to_string() })?
             .into_temp_path();
-        write_docker_archive(&archive, vec![(Arc::clone(&image), references.clone())], &self.blobs).await?;
+        write_docker_archive(&archive, Arc::clone(&image), references.clone(), &self.blobs).await?;
         for node in nodes {
             let file = std::fs::File::open(&archive)
                 .map_err(|error| PublishError::Write { path: archive.to_path_buf(), message: error.to_string() })?;
@@ -80,6 +80,12 @@ impl Publisher for KindPublisher {
                 )));
             }
         }
-        Ok(Published { reference: digest_tag, name, digest: image.digest().clone(), tags: references[1..].to_vec() })
+        Ok(Published {
+            reference: digest_tag,
+            name,
+            digest: image.digest().clone(),
+            tags: references[1..].to_vec(),
+            notes: Vec::new(),
+        })
     }
 }

@@ -105,6 +105,7 @@ impl Publisher for LayoutPublisher {
             name: self.path.display().to_string(),
             digest,
             tags: Vec::new(),
+            notes: Vec::new(),
         })
     }
 }

@@ -3,6 +3,7 @@
 //! (`--image-refs`) and publishing to several places are small wrappers in their own files,
 //! wired together in `cli`.
 
+pub mod archive;
 pub mod blobs;
 pub mod daemon;
 pub mod docker_api;
@@ -32,6 +33,8 @@ pub struct Published {
     pub digest: Digest,
     /// Tags applied, as `name:tag`.
     pub tags: Vec<String>,
+    /// What the user should know about this output (printed on stderr).
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

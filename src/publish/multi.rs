@@ -13,9 +13,13 @@ pub struct MultiPublisher {
 #[async_trait]
 impl Publisher for MultiPublisher {
     async fn publish(&self, built: &Built) -> Result<Published, PublishError> {
-        let mut last = None;
+        let mut last: Option<Published> = None;
         for publisher in &self.publishers {
-            last = Some(publisher.publish(built).await?);
+            let mut published = publisher.publish(built).await?;
+            if let Some(previous) = last.take() {
+                published.notes.splice(0..0, previous.notes);
+            }
+            last = Some(published);
         }
         last.ok_or_else(|| PublishError::Invalid("no output selected".into()))
     }

@@ -20,6 +20,6 @@ impl Publisher for NopPublisher {
         let digest = built.artifact.digest().clone();
         let reference = if self.tag_only { format!("{name}:{tag}") } else { format!("{name}:{tag}@{digest}") };
         let tags = self.tags.iter().map(|tag| format!("{name}:{tag}")).collect();
-        Ok(Published { reference, name, digest, tags })
+        Ok(Published { reference, name, digest, tags, notes: Vec::new() })
     }
 }

@@ -40,6 +40,7 @@ impl Publisher for RegistryPublisher {
             name: repository.to_string(),
             digest,
             tags: self.tags.iter().map(|tag| format!("{repository}:{tag}")).collect(),
+            notes: Vec::new(),
         })
     }
 }

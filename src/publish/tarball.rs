@@ -1,51 +1,48 @@
-//! `--tarball FILE`: a `docker load`-able archive (the `docker save` layout ggcr writes:
-//! `manifest.json`, config as `sha256:<hex>`, gzip layers as `<hex>.tar.gz`), written once on
-//! close with every published image and its tags. An index contributes the image matching
-//! `platform` (the daemon's, or `--platform`'s first), said on stderr by the caller.
+//! `--tarball FILE` and `--oci-archive FILE`: collect every published artifact, then write one
+//! archive on close (see [`super::archive`]). For docker's classic loader an index contributes
+//! the image of rko's own platform when it has one (else its first), and the result says so.
 
-use std::collections::BTreeSet;
-use std::fs::File;
-use std::io::BufWriter;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde::Serialize;
 use tokio::sync::Mutex;
 
+use super::archive::{ArchiveEntry, ArchiveFormat, write_archive};
 use super::blobs::BlobFiles;
 use super::{Namer, PublishError, Published, Publisher};
 use crate::build::Built;
-use crate::image::tar::{Header, TarWriter};
 use crate::image::{Artifact, Image, Platform};
 
-pub struct TarballPublisher {
+/// Which single-file format to write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArchiveKind {
+    /// `docker load`-able (and an OCI archive too).
+    Docker,
+    Oci,
+}
+
+pub struct ArchivePublisher {
     path: PathBuf,
+    kind: ArchiveKind,
     namer: Namer,
     tags: Vec<String>,
     blobs: BlobFiles,
-    /// Which child of an index goes into the archive.
+    /// The platform docker's classic loader gets from an index.
     platform: Platform,
-    entries: Mutex<Vec<(Arc<Image>, Vec<String>)>>,
+    entries: Mutex<Vec<ArchiveEntry>>,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "PascalCase")]
-struct ManifestEntry {
-    config: String,
-    repo_tags: Vec<String>,
-    layers: Vec<String>,
-}
-
-impl TarballPublisher {
+impl ArchivePublisher {
     pub fn new(
         path: PathBuf,
+        kind: ArchiveKind,
         namer: Namer,
         tags: Vec<String>,
         blobs: BlobFiles,
         platform: Platform,
-    ) -> TarballPublisher {
-        TarballPublisher { path, namer, tags, blobs, platform, entries: Mutex::new(Vec::new()) }
+    ) -> Self {
+        ArchivePublisher { path, kind, namer, tags, blobs, platform, entries: Mutex::new(Vec::new()) }
     }
 }
 
@@ -57,90 +54,79 @@ pub fn select_image(artifact: &Artifact, platform: &Platform) -> Option<Arc<Imag
     }
 }
 
+/// rko's own platform, in Go's names.
+pub fn host_platform() -> Platform {
+    let architecture = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "powerpc64" => "ppc64le",
+        other => other,
+    };
+    Platform::new(std::env::consts::OS, architecture, "")
+}
+
 #[async_trait]
-impl Publisher for TarballPublisher {
+impl Publisher for ArchivePublisher {
     async fn publish(&self, built: &Built) -> Result<Published, PublishError> {
         let name = self.namer.name(built.import_path.as_str());
-        let image = select_image(&built.artifact, &self.platform).ok_or_else(|| {
-            PublishError::Invalid(format!(
-                "--tarball holds one platform per image and `{}` has no `{}` image; add it to --platform",
-                built.import_path, self.platform
-            ))
-        })?;
         let tags: Vec<String> = self.tags.iter().map(|tag| format!("{name}:{tag}")).collect();
-        self.entries.lock().await.push((image, tags.clone()));
         let digest = built.artifact.digest().clone();
-        let reference = match self.tags.as_slice() {
-            [tag] if tag != "latest" => format!("{name}:{tag}@{digest}"),
-            _ => format!("{name}@{digest}"),
+        let mut notes = Vec::new();
+        let docker_image = match (self.kind, &built.artifact) {
+            (ArchiveKind::Oci, _) => None,
+            (ArchiveKind::Docker, Artifact::Image(image)) => Some((image.clone(), tags.clone())),
+            (ArchiveKind::Docker, Artifact::Index(index)) => {
+                let image = select_image(&built.artifact, &self.platform).or_else(|| index.children().first().cloned());
+                if let Some(image) = &image {
+                    notes.push(format!(
+                        "--tarball: `docker load` (classic store) gets the {} image of `{}`; the archive's OCI index holds all {} platforms",
+                        image.platform(),
+                        built.import_path,
+                        index.children().len()
+                    ));
+                }
+                image.map(|image| (image, tags.clone()))
+            }
         };
-        Ok(Published { reference, name, digest, tags })
+        self.entries.lock().await.push(ArchiveEntry {
+            artifact: built.artifact.clone(),
+            reference_names: tags.clone(),
+            docker_image,
+        });
+        let reference = match (self.kind, self.tags.as_slice()) {
+            (ArchiveKind::Oci, _) => format!("{}@{digest}", self.path.display()),
+            (ArchiveKind::Docker, [tag]) if tag != "latest" => format!("{name}:{tag}@{digest}"),
+            (ArchiveKind::Docker, _) => format!("{name}@{digest}"),
+        };
+        Ok(Published { reference, name, digest, tags, notes })
     }
 
     async fn close(&self) -> Result<(), PublishError> {
-        let entries = self.entries.lock().await.clone();
+        let entries = std::mem::take(&mut *self.entries.lock().await);
         if entries.is_empty() {
             return Ok(());
         }
-        write_docker_archive(&self.path, entries, &self.blobs).await
+        let format = match self.kind {
+            ArchiveKind::Docker => ArchiveFormat::DockerAndOci,
+            ArchiveKind::Oci => ArchiveFormat::Oci,
+        };
+        write_archive(&self.path, &entries, &self.blobs, format).await
     }
 }
 
-/// Write a `docker save`-style archive of `entries` (image and its `name:tag` references).
+/// Write a classic docker archive of one image with its references (daemons and kind load
+/// every reference from it).
 pub async fn write_docker_archive(
     path: &std::path::Path,
-    entries: Vec<(Arc<Image>, Vec<String>)>,
+    image: Arc<Image>,
+    references: Vec<String>,
     blobs: &BlobFiles,
 ) -> Result<(), PublishError> {
-    let mut files = Vec::new();
-    for (image, _) in &entries {
-        for layer in image.layers() {
-            files.push((layer.descriptor.digest.clone(), blobs.file(layer).await?));
-        }
-    }
-    let path = path.to_owned();
-    tokio::task::spawn_blocking(move || write_archive(&path, &entries, &files))
-        .await
-        .map_err(|error| PublishError::Invalid(error.to_string()))?
-}
-
-fn write_archive(
-    path: &std::path::Path,
-    entries: &[(Arc<Image>, Vec<String>)],
-    files: &[(crate::image::Digest, PathBuf)],
-) -> Result<(), PublishError> {
-    let write = |error: std::io::Error| PublishError::Write { path: path.to_owned(), message: error.to_string() };
-    let directory = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    let temporary = tempfile::NamedTempFile::new_in(directory).map_err(write)?;
-    let mut tar = TarWriter::new(BufWriter::new(temporary.reopen().map_err(write)?));
-    let mut written = BTreeSet::new();
-    let mut manifest = Vec::new();
-    for (image, tags) in entries {
-        let config_name = format!("sha256:{}", image.manifest().config.digest.hex());
-        if written.insert(config_name.clone()) {
-            let bytes = image.config_bytes();
-            tar.append(&Header::file(&config_name, 0o644, 0, bytes.len() as u64), bytes).map_err(write)?;
-        }
-        let mut layers = Vec::new();
-        for layer in image.layers() {
-            let digest = &layer.descriptor.digest;
-            let name = format!("{}.tar.gz", digest.hex());
-            if written.insert(name.clone()) {
-                let source = files.iter().find(|(d, _)| d == digest).map(|(_, p)| p.clone()).unwrap_or_default();
-                let file = File::open(&source).map_err(write)?;
-                tar.append(&Header::file(&name, 0o644, 0, layer.descriptor.size), std::io::BufReader::new(file))
-                    .map_err(write)?;
-            }
-            layers.push(name);
-        }
-        manifest.push(ManifestEntry { config: config_name, repo_tags: tags.clone(), layers });
-    }
-    let bytes = serde_json::to_vec(&manifest).map_err(|error| write(error.into()))?;
-    tar.append(&Header::file("manifest.json", 0o644, 0, bytes.len() as u64), &bytes[..]).map_err(write)?;
-    let mut inner = tar.finish().map_err(write)?;
-    std::io::Write::flush(&mut inner).map_err(write)?;
-    drop(inner);
-    crate::image::layer::set_readable(temporary.path()).map_err(write)?;
-    temporary.persist(path).map_err(|error| write(error.error))?;
-    Ok(())
+    let entry = ArchiveEntry {
+        artifact: Artifact::Image(image.clone()),
+        reference_names: Vec::new(),
+        docker_image: Some((image, references)),
+    };
+    write_archive(path, &[entry], blobs, ArchiveFormat::Docker).await
 }

@@ -283,7 +283,7 @@ fn platform_comes_from_goos_and_goarch() {
     let reference = run(build.env("GOOS", "linux").env("GOARCH", "arm64")).success();
     let image = layout_image(&layout, &digest_of(reference.trim()));
     assert_eq!(image.config["architecture"], "arm64");
-    assert_eq!(image.config["variant"], "v8");
+    assert_eq!(image.config["os"], "linux");
 }
 
 /// One bad input: the command fails, prints nothing on stdout, and its error names `expected`.

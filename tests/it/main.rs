@@ -3,6 +3,7 @@
 //! them.
 
 mod build_local;
+mod platforms;
 mod proxy;
 mod registry;
 mod support;

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use futures::future::try_join_all;
 
 use crate::build::cache::Cache;
-use crate::build::{Builder, ImportPath};
+use crate::build::{Builder, ImportPath, package};
 use crate::cli::args::BuildCommand;
 use crate::cli::printer::Printer;
 use crate::cli::{settings, wiring};
@@ -41,9 +41,16 @@ pub async fn run(command: BuildCommand, environment: &Environment, printer: Prin
     let references = if command.import_paths.is_empty() { vec![".".to_owned()] } else { command.import_paths.clone() };
     let mut import_paths: Vec<ImportPath> = Vec::new();
     for reference in &references {
-        let import_path = builder.qualify(reference)?;
-        if !import_paths.contains(&import_path) {
-            import_paths.push(import_path);
+        let expanded = if reference.ends_with("...") {
+            package::expand_pattern(&working_directory, reference, &build_settings.go)?
+        } else {
+            vec![reference.clone()]
+        };
+        for reference in expanded {
+            let import_path = builder.qualify(&reference)?;
+            if !import_paths.contains(&import_path) {
+                import_paths.push(import_path);
+            }
         }
     }
     let publisher = &publisher;
@@ -51,6 +58,9 @@ pub async fn run(command: BuildCommand, environment: &Environment, printer: Prin
     let results = try_join_all(import_paths.iter().map(|import_path| async move {
         let built = builder.build(import_path).await?;
         let published = publisher.publish(&built).await?;
+        for note in &published.notes {
+            printer.note(note);
+        }
         printer.status("Published", &published.reference);
         Ok::<_, anyhow::Error>((built, published))
     }))
