@@ -23,3 +23,4 @@ pub mod image;
 pub mod publish;
 pub mod registry;
 pub mod report;
+pub mod sbom;

@@ -24,6 +24,7 @@ pub struct PushReport {
     pub uploaded_bytes: u64,
     pub mounted: u64,
     pub existing: u64,
+    pub referrers: u64,
 }
 
 impl From<&crate::registry::pusher::PushStats> for PushReport {
@@ -34,6 +35,7 @@ impl From<&crate::registry::pusher::PushStats> for PushReport {
             uploaded_bytes: stats.uploaded_bytes.load(Relaxed),
             mounted: stats.mounted.load(Relaxed),
             existing: stats.existing.load(Relaxed),
+            referrers: stats.referrers.load(Relaxed),
         }
     }
 }
@@ -48,6 +50,20 @@ pub struct ImageReport {
     pub media_type: String,
     pub tags: Vec<String>,
     pub platforms: Vec<PlatformReport>,
+    /// SBOMs attached (as OCI referrers) to the image, its platform images and its index.
+    pub sboms: Vec<SbomReport>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SbomReport {
+    pub format: String,
+    /// The image or index the SBOM describes.
+    pub subject: String,
+    /// The referrer manifest holding it.
+    pub digest: String,
+    /// cosign's legacy tag for it (`sha256-<hex>.sbom`), when one was made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub legacy_tag: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -84,6 +100,16 @@ impl ImageReport {
                     digest: platform.image.to_string(),
                     build_started: seconds(platform.started),
                     build_finished: seconds(platform.finished),
+                })
+                .collect(),
+            sboms: built
+                .attachments
+                .iter()
+                .map(|attachment| SbomReport {
+                    format: attachment.format.clone(),
+                    subject: attachment.referrer.subject.digest.to_string(),
+                    digest: attachment.referrer.digest().to_string(),
+                    legacy_tag: attachment.legacy.as_ref().map(|legacy| legacy.tag.clone()),
                 })
                 .collect(),
         }

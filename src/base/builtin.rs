@@ -37,6 +37,35 @@ const NSSWITCH: &str = "hosts: files dns\n";
 const OS_RELEASE: &str = "NAME=\"rko static\"\nID=rko-static\nPRETTY_NAME=\"rko built-in static base\"\nHOME_URL=\"https://github.com/rko-build/rko\"\n";
 const NONROOT: u32 = 65532;
 
+/// A package inside the built-in base, for SBOMs.
+#[derive(Clone, Copy, Debug)]
+pub struct BasePackage {
+    pub name: &'static str,
+    pub version: &'static str,
+    pub purl: &'static str,
+    /// An SPDX license expression.
+    pub license: &'static str,
+    pub description: &'static str,
+}
+
+/// What the built-in base contains besides its users, groups and directories.
+pub const PACKAGES: [BasePackage; 2] = [
+    BasePackage {
+        name: "ca-certificates",
+        version: "20230311+deb12u1",
+        purl: "pkg:deb/debian/ca-certificates@20230311%2Bdeb12u1?arch=all&distro=debian-12",
+        license: "MPL-2.0",
+        description: "Mozilla's CA certificate bundle as Debian 12 ships it, at /etc/ssl/certs/ca-certificates.crt",
+    },
+    BasePackage {
+        name: "tzdata",
+        version: "2026c",
+        purl: "pkg:generic/tzdata@2026c?download_url=https://data.iana.org/time-zones/releases/tzdata2026c.tar.gz",
+        license: "NOASSERTION",
+        description: "IANA time-zone database 2026c as compiled in Go 1.27.3's zoneinfo.zip, at /usr/share/zoneinfo",
+    },
+];
+
 /// The platforms the built-in base (and `scratch`) provide for `--platform=all`, in index order.
 pub fn platforms() -> Vec<Platform> {
     [

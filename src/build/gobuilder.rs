@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -176,6 +176,7 @@ impl GoBuilder {
                     import_path: import_path.clone(),
                     artifact: Artifact::Image(Arc::new(image)),
                     platforms: vec![record],
+                    attachments: Vec::new(),
                 })
             }
             BaseRoot::Index { manifest, digest, children } => {
@@ -232,6 +233,7 @@ impl GoBuilder {
                         import_path: import_path.clone(),
                         artifact: Artifact::Image(Arc::new(image)),
                         platforms: vec![record],
+                        attachments: Vec::new(),
                     });
                 }
                 let builds = matches.iter().map(|(descriptor, platform)| async {
@@ -264,6 +266,7 @@ impl GoBuilder {
                     import_path: import_path.clone(),
                     artifact: Artifact::Index(Arc::new(index)),
                     platforms: records,
+                    attachments: Vec::new(),
                 })
             }
         }
@@ -322,7 +325,10 @@ impl GoBuilder {
         let level = self.options.gzip_level;
         let binary_path = binary.clone();
         let app = app_name.clone();
-        let (kodata, binary_layer) = tokio::task::spawn_blocking(move || {
+        let (kodata, binary_layer, build_info) = tokio::task::spawn_blocking(move || {
+            // Read under the lock: a concurrent run may rebuild this output once it is released.
+            let build_info =
+                crate::gobinary::read_build_info(&binary_path).map(Arc::new).map_err(|error| error.to_string());
             let kodata = write_kodata(
                 &KodataLayer {
                     source: &kodata_source,
@@ -338,7 +344,7 @@ impl GoBuilder {
                 &blobs,
                 level,
             )?;
-            Ok::<_, BuildError>((kodata, binary))
+            Ok::<_, BuildError>((kodata, binary, build_info))
         })
         .await
         .map_err(|error| BuildError::Task(error.to_string()))??;
@@ -357,6 +363,8 @@ impl GoBuilder {
             platform: platform.clone(),
             image: image.digest().clone(),
             binary,
+            app_path: format!("{}/{app_name}", super::layers::APP_DIRECTORY),
+            build_info,
             started,
             finished: SystemTime::now(),
         };
@@ -379,9 +387,4 @@ impl Builder for GoBuilder {
             .map_err(|message| BuildError::Base { import_path: import_path.to_string(), message })?;
         Ok(Arc::new(self.build_on(&resolved, base).await?))
     }
-}
-
-/// Where kodata for a package lives.
-pub fn kodata_directory(package_directory: &Path) -> PathBuf {
-    package_directory.join("kodata")
 }

@@ -19,6 +19,8 @@ use std::time::SystemTime;
 
 use async_trait::async_trait;
 
+use crate::gobinary::BuildInfo;
+use crate::image::referrer::{LegacyAttachment, Referrer};
 use crate::image::{Artifact, Digest, Platform};
 
 pub use base::{Base, BaseChildren, BaseRoot, BaseSource};
@@ -50,8 +52,22 @@ pub struct PlatformBuild {
     pub platform: Platform,
     pub image: Digest,
     pub binary: PathBuf,
+    /// Where the binary lives in the image (`/ko-app/<name>`).
+    pub app_path: String,
+    /// The binary's Go build information, or why it could not be read.
+    pub build_info: Result<Arc<BuildInfo>, String>,
     pub started: SystemTime,
     pub finished: SystemTime,
+}
+
+/// A document attached to one image or index of a build (an SBOM).
+#[derive(Clone, Debug)]
+pub struct Attachment {
+    /// `spdx` or `cyclonedx`.
+    pub format: String,
+    pub referrer: Referrer,
+    /// cosign's `sha256-<hex>.sbom` image, for `cosign download sbom`.
+    pub legacy: Option<LegacyAttachment>,
 }
 
 /// The result of building one import path.
@@ -60,6 +76,7 @@ pub struct Built {
     pub import_path: ImportPath,
     pub artifact: Artifact,
     pub platforms: Vec<PlatformBuild>,
+    pub attachments: Vec<Attachment>,
 }
 
 /// Why a build failed.

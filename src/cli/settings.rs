@@ -18,6 +18,7 @@ use crate::image::Platform;
 use crate::image::gotime::Time;
 use crate::publish::NamingStyle;
 use crate::registry::reference::valid_tag;
+use crate::sbom::{self, SbomFormat};
 
 /// Everything a build needs to know.
 #[derive(Clone, Debug)]
@@ -43,6 +44,10 @@ pub struct BuildSettings {
     pub kodata_allowed_root: Option<PathBuf>,
     pub jobs: usize,
     pub cache_directory: PathBuf,
+    /// `--sbom`: the formats to attach (empty for `none`).
+    pub sbom_formats: Vec<SbomFormat>,
+    /// `--sbom-dir`: also write the documents here.
+    pub sbom_directory: Option<PathBuf>,
 }
 
 /// Where images go.
@@ -256,6 +261,8 @@ pub fn build_settings(
         kodata_allowed_root,
         jobs,
         cache_directory: cache_directory(environment),
+        sbom_formats: sbom::parse_formats(&flags.sbom)?,
+        sbom_directory: flags.sbom_dir.as_ref().map(|path| working_directory.join(path)),
     };
     Ok((settings, warnings))
 }

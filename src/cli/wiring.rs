@@ -10,10 +10,10 @@ use anyhow::{Context, Result};
 use super::printer::{Printer, StatusProgress};
 use super::settings::{BuildSettings, PublishSettings, Target};
 use crate::base::Selector;
-use crate::build::PlatformRequest;
 use crate::build::assemble::ImageSettings;
 use crate::build::cache::Cache;
 use crate::build::gobuilder::{GoBuilder, GoBuilderOptions};
+use crate::build::{Builder, PlatformRequest, Progress};
 use crate::env::{self, Environment};
 use crate::image::Platform;
 use crate::image::gotime::Time;
@@ -32,6 +32,7 @@ use crate::registry::auth::Keychain;
 use crate::registry::client::{ClientOptions, RetryPolicy};
 use crate::registry::pusher::Pusher;
 use crate::registry::shared::SharedClient;
+use crate::sbom::SbomBuilder;
 
 /// The gzip level for rko's own layers: ko's (`BestSpeed`), the fastest standard layers.
 pub const GZIP_LEVEL: u32 = 1;
@@ -76,7 +77,7 @@ pub fn make_builder(
     cache: &Cache,
     registries: Arc<SharedClient>,
     printer: Printer,
-) -> Arc<GoBuilder> {
+) -> Arc<dyn Builder> {
     // Bases come through a selector so overrides, the built-in base and registry bases share
     // one seam; the registry client is only created if a registry base is used.
     let base = Arc::new(Selector::new(
@@ -114,7 +115,18 @@ pub fn make_builder(
         gzip_level: GZIP_LEVEL,
         now,
     };
-    Arc::new(GoBuilder::new(options, base, cache.clone(), Arc::new(StatusProgress(printer))))
+    let progress: Arc<dyn Progress> = Arc::new(StatusProgress(printer));
+    let builder: Arc<dyn Builder> = Arc::new(GoBuilder::new(options, base, cache.clone(), progress.clone()));
+    // SBOMs wrap the Go builder: they need its images and binaries, and nothing else does.
+    if settings.sbom_formats.is_empty() {
+        return builder;
+    }
+    Arc::new(SbomBuilder {
+        inner: builder,
+        formats: settings.sbom_formats.clone(),
+        directory: settings.sbom_directory.clone(),
+        progress,
+    })
 }
 
 /// The publisher for a run and, when it pushes, the pusher whose statistics the report shows.

@@ -13,6 +13,7 @@ pub mod layer;
 pub mod manifest;
 pub mod media_type;
 pub mod platform;
+pub mod referrer;
 pub mod serde_util;
 pub mod tar;
 

@@ -15,12 +15,15 @@ use serde::Serialize;
 use super::PublishError;
 use super::blobs::BlobFiles;
 use super::layout::REF_NAME;
+use crate::image::referrer::{EMPTY_CONFIG, Referrer};
 use crate::image::tar::{Header, TarWriter};
-use crate::image::{Artifact, Image, IndexManifest, gojson, media_type};
+use crate::image::{Artifact, Digest, Image, IndexManifest, gojson, media_type};
 
 /// What goes into the archive for one artifact.
 pub struct ArchiveEntry {
     pub artifact: Artifact,
+    /// Documents attached to it (SBOMs), stored as OCI 1.1 referrers.
+    pub referrers: Vec<Referrer>,
     /// `name:tag`s, one index.json entry each.
     pub reference_names: Vec<String>,
     /// For docker's `manifest.json`: the image classic loaders get, and its `name:tag`s.
@@ -89,6 +92,12 @@ pub async fn write_archive(
         }
         if let Artifact::Index(built) = &entry.artifact {
             add(&mut files, blob_name(built.digest()), Content::Bytes(built.bytes().to_vec()));
+        }
+        for referrer in &entry.referrers {
+            add(&mut files, blob_name(&Digest::of(EMPTY_CONFIG)), Content::Bytes(EMPTY_CONFIG.to_vec()));
+            add(&mut files, blob_name(&Digest::of(&referrer.blob)), Content::Bytes(referrer.blob.to_vec()));
+            add(&mut files, blob_name(referrer.digest()), Content::Bytes(referrer.manifest_bytes().to_vec()));
+            index.manifests.push(referrer.descriptor());
         }
         for name in &entry.reference_names {
             let mut descriptor = entry.artifact.descriptor();

@@ -11,7 +11,8 @@ use tokio::sync::Mutex;
 use super::blobs::{BlobFiles, write_file};
 use super::{Namer, PublishError, Published, Publisher};
 use crate::build::Built;
-use crate::image::{Artifact, Descriptor, Image, IndexManifest, gojson, media_type};
+use crate::image::referrer::EMPTY_CONFIG;
+use crate::image::{Artifact, Descriptor, Digest, Image, IndexManifest, gojson, media_type};
 
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
 
@@ -52,8 +53,9 @@ pub fn prepare(path: &Path) -> Result<(), PublishError> {
     Ok(())
 }
 
-/// Add `descriptor` to `index.json`, replacing entries that carry the same ref names.
-pub fn add_to_index(path: &Path, descriptor: Descriptor) -> Result<(), PublishError> {
+/// Add `descriptors` to `index.json`, replacing entries that carry the same ref names; unnamed
+/// entries (referrers) are added once per digest.
+pub fn add_to_index(path: &Path, descriptors: Vec<Descriptor>) -> Result<(), PublishError> {
     let index_path = path.join("index.json");
     let mut index = match std::fs::read(&index_path) {
         Ok(bytes) => serde_json::from_slice::<IndexManifest>(&bytes).map_err(|error| PublishError::Write {
@@ -69,9 +71,14 @@ pub fn add_to_index(path: &Path, descriptor: Descriptor) -> Result<(), PublishEr
             subject: None,
         },
     };
-    let name = descriptor.annotations.get(REF_NAME).cloned();
-    index.manifests.retain(|existing| name.is_none() || existing.annotations.get(REF_NAME) != name.as_ref());
-    index.manifests.push(descriptor);
+    for descriptor in descriptors {
+        match descriptor.annotations.get(REF_NAME).cloned() {
+            Some(name) => index.manifests.retain(|existing| existing.annotations.get(REF_NAME) != Some(&name)),
+            None if index.manifests.iter().any(|existing| existing.digest == descriptor.digest) => continue,
+            None => {}
+        }
+        index.manifests.push(descriptor);
+    }
     write_file(&index_path, &gojson::to_vec(&index))
 }
 
@@ -95,9 +102,18 @@ impl Publisher for LayoutPublisher {
         let name = self.namer.name(built.import_path.as_str());
         let tag = self.tags.first().map_or("latest", String::as_str);
         descriptor.annotations.insert(REF_NAME.into(), format!("{name}:{tag}"));
+        let mut descriptors = vec![descriptor];
+        // SBOMs go in as OCI 1.1 referrers: their manifests name the image as `subject`.
+        for attachment in &built.attachments {
+            let referrer = &attachment.referrer;
+            write_file(&self.blob_path(&Digest::of(EMPTY_CONFIG)), EMPTY_CONFIG)?;
+            write_file(&self.blob_path(&Digest::of(&referrer.blob)), &referrer.blob)?;
+            write_file(&self.blob_path(referrer.digest()), referrer.manifest_bytes())?;
+            descriptors.push(referrer.descriptor());
+        }
         {
             let _guard = self.index_lock.lock().await;
-            add_to_index(&self.path, descriptor)?;
+            add_to_index(&self.path, descriptors)?;
         }
         let digest = built.artifact.digest().clone();
         Ok(Published {

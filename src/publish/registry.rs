@@ -25,8 +25,10 @@ impl Publisher for RegistryPublisher {
         let repository = Repository::parse(&name).map_err(|error| {
             PublishError::Invalid(format!("cannot push `{}`: {error}; check KO_DOCKER_REPO", built.import_path))
         })?;
+        let referrers: Vec<_> = built.attachments.iter().map(|attachment| attachment.referrer.clone()).collect();
+        let legacy: Vec<_> = built.attachments.iter().filter_map(|attachment| attachment.legacy.clone()).collect();
         self.pusher
-            .push(&repository, &built.artifact, &self.tags)
+            .push(&repository, &built.artifact, &referrers, &legacy, &self.tags)
             .await
             .map_err(|error| PublishError::Registry(error.to_string()))?;
         let digest = built.artifact.digest().clone();

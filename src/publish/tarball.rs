@@ -91,6 +91,7 @@ impl Publisher for ArchivePublisher {
         };
         self.entries.lock().await.push(ArchiveEntry {
             artifact: built.artifact.clone(),
+            referrers: built.attachments.iter().map(|attachment| attachment.referrer.clone()).collect(),
             reference_names: tags.clone(),
             docker_image,
         });
@@ -125,6 +126,7 @@ pub async fn write_docker_archive(
 ) -> Result<(), PublishError> {
     let entry = ArchiveEntry {
         artifact: Artifact::Image(image.clone()),
+        referrers: Vec::new(),
         reference_names: Vec::new(),
         docker_image: Some((image, references)),
     };

@@ -116,10 +116,20 @@ impl Client {
         repository: &Repository,
         reference: &str,
     ) -> Result<(Vec<u8>, String, Digest), RegistryError> {
+        self.get_manifest_scoped(repository, reference, Scope::pull(repository.path())).await
+    }
+
+    /// The same, authorized for `scope` (pushers read with their push token).
+    async fn get_manifest_scoped(
+        &self,
+        repository: &Repository,
+        reference: &str,
+        scope: Scope,
+    ) -> Result<(Vec<u8>, String, Digest), RegistryError> {
         let registry = repository.registry();
         let path = format!("/v2/{}/manifests/{reference}", repository.path());
         let response = self
-            .send(registry, &[Scope::pull(repository.path())], |http, base| {
+            .send(registry, std::slice::from_ref(&scope), |http, base| {
                 Ok(http.get(format!("{base}{path}")).header(header::ACCEPT, media_type::MANIFEST_TYPES.join(", ")))
             })
             .await?;
@@ -376,14 +386,15 @@ impl Client {
         Ok(Box::pin(response.bytes_stream().map_err(std::io::Error::other)))
     }
 
-    /// Put a manifest under a tag or its digest; returns the digest the registry reports.
+    /// Put a manifest under a tag or its digest. Returns whether the registry acknowledged a
+    /// `subject` (the `OCI-Subject` header of registries with the referrers API).
     pub async fn put_manifest(
         &self,
         repository: &Repository,
         reference: &str,
         media_type: &str,
         bytes: &[u8],
-    ) -> Result<(), RegistryError> {
+    ) -> Result<bool, RegistryError> {
         let path = format!("/v2/{}/manifests/{reference}", repository.path());
         let bytes = bytes::Bytes::copy_from_slice(bytes);
         let response = self
@@ -392,8 +403,38 @@ impl Client {
             })
             .await?;
         let separator = if reference.starts_with("sha256:") { "@" } else { ":" };
-        check(response, repository, &format!("manifest `{}{separator}{reference}`", repository.path()), true)
-            .await
-            .map(|_| ())
+        let response =
+            check(response, repository, &format!("manifest `{}{separator}{reference}`", repository.path()), true)
+                .await?;
+        Ok(response.headers().contains_key("OCI-Subject"))
+    }
+
+    /// Whether `repository` answers the OCI 1.1 referrers API (`GET /v2/<name>/referrers/<digest>`);
+    /// asked while pushing, so with the push token.
+    pub async fn referrers_supported(&self, repository: &Repository, subject: &Digest) -> Result<bool, RegistryError> {
+        let path = format!("/v2/{}/referrers/{subject}", repository.path());
+        let response = self
+            .send(repository.registry(), &[Scope::push(repository.path())], |http, base| {
+                Ok(http.get(format!("{base}{path}")).header(header::ACCEPT, media_type::OCI_INDEX))
+            })
+            .await?;
+        if response.status() != StatusCode::OK {
+            return Ok(false);
+        }
+        let body = read_limited(response, repository.registry(), "a referrers index").await?;
+        Ok(serde_json::from_slice::<crate::image::IndexManifest>(&body).is_ok())
+    }
+
+    /// A manifest by tag, or `None` when the tag does not exist (read while pushing).
+    pub async fn get_manifest_if_exists(
+        &self,
+        repository: &Repository,
+        tag: &str,
+    ) -> Result<Option<Vec<u8>>, RegistryError> {
+        match self.get_manifest_scoped(repository, tag, Scope::push(repository.path())).await {
+            Ok((bytes, _, _)) => Ok(Some(bytes)),
+            Err(RegistryError::NotFound { .. }) => Ok(None),
+            Err(error) => Err(error),
+        }
     }
 }

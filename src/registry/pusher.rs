@@ -14,7 +14,8 @@ use super::api::{BlobBody, Mount};
 use super::client::Client;
 use super::error::RegistryError;
 use super::reference::Repository;
-use crate::image::{Artifact, BlobSource, Digest, Image, media_type};
+use crate::image::referrer::{EMPTY_CONFIG, LegacyAttachment, Referrer};
+use crate::image::{Artifact, BlobSource, Digest, Image, IndexManifest, gojson, media_type};
 
 /// What the pusher did, for the report.
 #[derive(Debug, Default)]
@@ -23,6 +24,7 @@ pub struct PushStats {
     pub uploaded_bytes: AtomicU64,
     pub mounted: AtomicU64,
     pub existing: AtomicU64,
+    pub referrers: AtomicU64,
 }
 
 /// A blob in a repository (`registry/path`, digest): the unit pushed once per run.
@@ -50,11 +52,14 @@ impl Pusher {
         Pusher { client, jobs: jobs.max(1), done: Mutex::new(HashMap::new()), stats: PushStats::default() }
     }
 
-    /// Push `artifact` to `repository` and tag it with each of `tags`.
+    /// Push `artifact` to `repository` with its `referrers` and cosign `legacy` attachments, and
+    /// tag it with each of `tags` (last).
     pub async fn push(
         &self,
         repository: &Repository,
         artifact: &Artifact,
+        referrers: &[Referrer],
+        legacy: &[LegacyAttachment],
         tags: &[String],
     ) -> Result<(), RegistryError> {
         let images = artifact.images();
@@ -74,6 +79,7 @@ impl Pusher {
             self.client
                 .put_manifest(repository, image.digest().as_str(), image.media_type(), image.manifest_bytes())
                 .await
+                .map(|_| ())
         }))
         .buffer_unordered(self.jobs)
         .try_collect::<Vec<()>>()
@@ -87,16 +93,105 @@ impl Pusher {
                 (index.media_type().to_owned(), index.bytes().to_vec())
             }
         };
+        self.attach(repository, referrers, legacy).await?;
         let (media_type, bytes) = (&media_type, &bytes);
         futures::stream::iter(
-            tags.iter()
-                .cloned()
-                .map(|tag| async move { self.client.put_manifest(repository, &tag, media_type, bytes).await }),
+            tags.iter().cloned().map(|tag| async move {
+                self.client.put_manifest(repository, &tag, media_type, bytes).await.map(|_| ())
+            }),
         )
         .buffer_unordered(self.jobs)
         .try_collect::<Vec<()>>()
         .await?;
         Ok(())
+    }
+
+    /// Push referrers (with the referrers-tag fallback where the API is missing), then cosign's
+    /// legacy attachment images under their `sha256-<hex>.sbom` tags.
+    async fn attach(
+        &self,
+        repository: &Repository,
+        referrers: &[Referrer],
+        legacy: &[LegacyAttachment],
+    ) -> Result<(), RegistryError> {
+        let bytes_blob = |bytes: &[u8]| Blob {
+            digest: Digest::of(bytes),
+            size: bytes.len() as u64,
+            body: BlobBody::Bytes(bytes::Bytes::copy_from_slice(bytes)),
+            mount_from: None,
+        };
+        let mut pending: Vec<(Digest, Vec<&Referrer>)> = Vec::new();
+        for referrer in referrers {
+            self.push_blob(repository, bytes_blob(EMPTY_CONFIG)).await?;
+            self.push_blob(repository, bytes_blob(&referrer.blob)).await?;
+            let acknowledged = self
+                .client
+                .put_manifest(
+                    repository,
+                    referrer.digest().as_str(),
+                    media_type::OCI_MANIFEST,
+                    referrer.manifest_bytes(),
+                )
+                .await?;
+            self.stats.referrers.fetch_add(1, Ordering::Relaxed);
+            if !acknowledged {
+                match pending.iter_mut().find(|(subject, _)| subject == &referrer.subject.digest) {
+                    Some((_, list)) => list.push(referrer),
+                    None => pending.push((referrer.subject.digest.clone(), vec![referrer])),
+                }
+            }
+        }
+        for (subject, list) in pending {
+            if self.client.referrers_supported(repository, &subject).await? {
+                continue;
+            }
+            self.update_referrers_tag(repository, &subject, &list).await?;
+        }
+        for attachment in legacy {
+            self.push_blob(repository, bytes_blob(&attachment.config_bytes)).await?;
+            self.push_blob(repository, bytes_blob(&attachment.blob)).await?;
+            self.client
+                .put_manifest(repository, &attachment.tag, media_type::OCI_MANIFEST, &attachment.manifest_bytes)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The OCI 1.1 referrers tag schema: `sha256-<subject hex>` tags an index of referrers.
+    async fn update_referrers_tag(
+        &self,
+        repository: &Repository,
+        subject: &Digest,
+        referrers: &[&Referrer],
+    ) -> Result<(), RegistryError> {
+        let tag = format!("sha256-{}", subject.hex());
+        let mut index = match self.client.get_manifest_if_exists(repository, &tag).await? {
+            Some(bytes) => {
+                serde_json::from_slice::<IndexManifest>(&bytes).map_err(|error| RegistryError::Protocol {
+                    registry: repository.registry().to_owned(),
+                    what: format!("referrers tag `{tag}`"),
+                    message: format!("not an image index: {error}"),
+                })?
+            }
+            None => IndexManifest {
+                schema_version: 2,
+                media_type: media_type::OCI_INDEX.into(),
+                artifact_type: String::new(),
+                manifests: Vec::new(),
+                annotations: Default::default(),
+                subject: None,
+            },
+        };
+        let before = index.manifests.len();
+        for referrer in referrers {
+            if !index.manifests.iter().any(|existing| &existing.digest == referrer.digest()) {
+                index.manifests.push(referrer.descriptor());
+            }
+        }
+        if index.manifests.len() == before {
+            return Ok(());
+        }
+        self.client.put_manifest(repository, &tag, media_type::OCI_INDEX, &gojson::to_vec(&index)).await.map(|_| ())
     }
 
     fn blobs_of(&self, image: &Image, repository: &Repository) -> Result<Vec<Blob>, RegistryError> {

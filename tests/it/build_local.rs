@@ -43,7 +43,8 @@ fn main_job_layout_runs_under_podman_with_kodata_and_symlinks() {
     let reference =
         build_ok(&workspace, &["build", ".", "--push=false", "--oci-layout-path", layout.to_str().unwrap()]);
     assert_eq!(reference, format!("{}@{}", layout.display(), digest_of(&reference)));
-    let image = format!("oci:{}", layout.display());
+    // The layout also holds the image's SBOM (a referrer), so podman is told which image to run.
+    let image = format!("oci:{}:{HELLO_NAME}:latest", layout.display());
     let output = run(command("podman").args(["run", "--rm", &image])).success();
     assert!(output.contains("hello from rko's example app (version dev, linux/amd64)"), "{output}");
     assert!(output.contains("New York:"), "time-zone data missing: {output}");
@@ -251,7 +252,10 @@ fn scratch_base_and_config_discovery() {
     assert_eq!(image.manifest["annotations"]["org.opencontainers.image.base.name"], "scratch");
     assert_eq!(image.config["rootfs"]["diff_ids"].as_array().unwrap().len(), 2);
     assert_eq!(image.config["config"]["Env"], serde_json::json!(["PATH=/ko-app", "KO_DATA_PATH=/var/run/ko"]));
-    let output = run(command("podman").args(["run", "--rm"]).arg(format!("oci:{}", layout.display()))).success();
+    let output = run(command("podman")
+        .args(["run", "--rm"])
+        .arg(format!("oci:{}:hello-9014b3a6a78526e217493cbbb4789689:latest", layout.display())))
+    .success();
     assert_eq!(output, "hello from kodata\n");
 }
 

@@ -6,4 +6,5 @@ mod build_local;
 mod platforms;
 mod proxy;
 mod registry;
+mod sbom;
 mod support;

@@ -232,8 +232,8 @@ fn index_layouts_and_archives_load_everywhere() {
     let reference = format!("{HELLO_NAME}:latest");
     for source in [
         format!("oci:{}:{reference}", layout.display()),
-        format!("oci-archive:{}", archive.display()),
-        format!("oci-archive:{}", tarball.display()),
+        format!("oci-archive:{}:{reference}", archive.display()),
+        format!("oci-archive:{}:{reference}", tarball.display()),
     ] {
         let copy = tempdir();
         run(command("skopeo").args(["copy", "--all", &source]).arg(format!("oci:{}:copy", copy.path().display())))

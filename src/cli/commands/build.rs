@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use futures::future::try_join_all;
 
 use crate::build::cache::Cache;
-use crate::build::{Builder, ImportPath, package};
+use crate::build::{ImportPath, package};
 use crate::cli::args::BuildCommand;
 use crate::cli::printer::Printer;
 use crate::cli::{settings, wiring};

@@ -1,0 +1,152 @@
+//! CycloneDX 1.6 JSON with the same facts as the SPDX document: the image as the metadata
+//! component, its base, the main Go module and its dependencies (purls, hashes), the built-in
+//! base's packages, and the dependency graph. Deterministic: the serial number derives from the
+//! image digest and the timestamp from the image config.
+
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+
+use super::facts::{self, ImageFacts};
+use crate::image::{Digest, Index};
+
+/// A version-5-shaped UUID URN derived from `digest`.
+fn serial_number(digest: &Digest) -> String {
+    let hash = Sha256::digest(digest.as_str().as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&hash[..16]);
+    bytes[6] = (bytes[6] & 0x0f) | 0x50;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex = hex::encode(bytes);
+    format!("urn:uuid:{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+}
+
+fn bom(
+    digest: &Digest,
+    timestamp: &str,
+    tool_version: &str,
+    component: Value,
+    components: Vec<Value>,
+    dependencies: Vec<Value>,
+) -> Vec<u8> {
+    let document = json!({
+        "bomFormat": "CycloneDX",
+        "specVersion": "1.6",
+        "serialNumber": serial_number(digest),
+        "version": 1,
+        "metadata": {
+            "timestamp": timestamp,
+            "tools": {"components": [{"type": "application", "name": "rko", "version": tool_version}]},
+            "component": component,
+        },
+        "components": components,
+        "dependencies": dependencies,
+    });
+    let mut bytes = serde_json::to_vec_pretty(&document).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}
+
+fn timestamp(time: crate::image::gotime::Time) -> String {
+    crate::image::gotime::Time::from_unix(time.unix()).to_string()
+}
+
+/// The CycloneDX document of one image.
+pub fn image_document(facts: &ImageFacts<'_>) -> Vec<u8> {
+    let digest = facts.digest();
+    let image_ref = facts.purl();
+    let component = json!({
+        "type": "container",
+        "bom-ref": image_ref,
+        "name": digest.as_str(),
+        "version": digest.as_str(),
+        "purl": image_ref,
+    });
+    let mut components = Vec::new();
+    let mut image_depends = Vec::new();
+    let mut dependencies = Vec::new();
+    if let Some((name, base_digest)) = facts.base()
+        && let Ok(base_digest) = base_digest.parse::<Digest>()
+    {
+        let purl = facts::base_purl(name, &base_digest);
+        let mut base_contains = Vec::new();
+        for contained in facts.base_packages() {
+            let mut entry = json!({
+                "type": "library",
+                "bom-ref": contained.purl,
+                "name": contained.name,
+                "version": contained.version,
+                "description": contained.description,
+                "purl": contained.purl,
+            });
+            if contained.license != "NOASSERTION" {
+                entry["licenses"] = json!([{"expression": contained.license}]);
+            }
+            base_contains.push(entry);
+        }
+        let mut base =
+            json!({"type": "container", "bom-ref": purl, "name": name, "version": base_digest.as_str(), "purl": purl});
+        if !base_contains.is_empty() {
+            dependencies.push(json!({"ref": purl, "dependsOn": base_contains.iter().map(|c| c["bom-ref"].clone()).collect::<Vec<_>>()}));
+            for contained in &base_contains {
+                dependencies.push(json!({"ref": contained["bom-ref"], "dependsOn": []}));
+            }
+            base["components"] = json!(base_contains);
+        } else {
+            dependencies.push(json!({"ref": purl, "dependsOn": []}));
+        }
+        components.push(base);
+        image_depends.push(json!(purl));
+    }
+    if let Some(info) = facts.build_info {
+        let (main, modules) = facts::modules(info);
+        let main_ref = facts::golang_purl(main);
+        components.push(json!({"type": "application", "bom-ref": main_ref, "name": main.path, "version": facts::version(main), "purl": main_ref}));
+        image_depends.push(json!(main_ref));
+        let mut main_depends = Vec::new();
+        for module in modules {
+            let purl = facts::golang_purl(module);
+            if main_depends.contains(&json!(purl)) || purl == main_ref {
+                continue;
+            }
+            let mut entry = json!({"type": "library", "bom-ref": purl, "name": module.path, "version": facts::version(module), "purl": purl});
+            if let Some(hash) = facts::h1_hex(&module.sum) {
+                entry["hashes"] = json!([{"alg": "SHA-256", "content": hash}]);
+            }
+            components.push(entry);
+            dependencies.push(json!({"ref": purl, "dependsOn": []}));
+            main_depends.push(json!(purl));
+        }
+        dependencies.push(json!({"ref": main_ref, "dependsOn": main_depends}));
+    }
+    dependencies.insert(0, json!({"ref": image_ref, "dependsOn": image_depends}));
+    bom(digest, &timestamp(facts.created()), facts.tool_version, component, components, dependencies)
+}
+
+/// The CycloneDX document of an index: the index and each platform image.
+pub fn index_document(index: &Index, tool_version: &str) -> Vec<u8> {
+    let digest = index.digest();
+    let index_ref = facts::oci_purl("index", digest, &[("mediaType", index.media_type())]);
+    let component = json!({"type": "container", "bom-ref": index_ref, "name": digest.as_str(), "version": digest.as_str(), "purl": index_ref});
+    let mut components = Vec::new();
+    let mut children = Vec::new();
+    for (descriptor, child) in index.manifest().manifests.iter().zip(index.children()) {
+        let platform = descriptor.platform.clone().unwrap_or_else(|| child.platform());
+        let mut pairs = facts::platform_qualifiers(&platform);
+        pairs.push(("mediaType", child.media_type().to_owned()));
+        let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let purl = facts::oci_purl("image", child.digest(), &borrowed);
+        components.push(json!({
+            "type": "container",
+            "bom-ref": purl,
+            "name": child.digest().as_str(),
+            "version": platform.to_string(),
+            "purl": purl,
+            "properties": [{"name": "oci:platform", "value": platform.to_string()}],
+        }));
+        children.push(json!(purl));
+    }
+    let mut dependencies = vec![json!({"ref": index_ref, "dependsOn": children})];
+    dependencies.extend(components.iter().map(|c| json!({"ref": c["bom-ref"], "dependsOn": []})));
+    let created = index.children().first().map_or(crate::image::gotime::Time::ZERO, |child| child.config().created);
+    bom(digest, &timestamp(created), tool_version, component, components, dependencies)
+}

@@ -1,0 +1,210 @@
+//! SBOMs for every image and index a build produces, in SPDX 2.3 and/or CycloneDX 1.6, from
+//! the binaries' own Go build information (no `go version -m`). [`SbomBuilder`] wraps any
+//! `Builder` and attaches the documents as OCI 1.1 referrers (plus cosign's legacy `.sbom`
+//! image), and writes them into `--sbom-dir` with ko's file names.
+
+pub mod cyclonedx;
+pub mod facts;
+pub mod spdx;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::build::{Attachment, BuildError, Builder, Built, ImportPath, Progress, go};
+use crate::image::referrer::{LegacyAttachment, Referrer};
+use crate::image::{Artifact, Descriptor, Digest, Image, Index};
+use facts::ImageFacts;
+
+/// A document format `--sbom` can ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SbomFormat {
+    Spdx,
+    CycloneDx,
+}
+
+impl SbomFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            SbomFormat::Spdx => "spdx",
+            SbomFormat::CycloneDx => "cyclonedx",
+        }
+    }
+
+    /// The referrer's `artifactType` and the document's media type.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            SbomFormat::Spdx => "application/spdx+json",
+            SbomFormat::CycloneDx => "application/vnd.cyclonedx+json",
+        }
+    }
+
+    /// The layer media type cosign uses in its legacy `.sbom` images.
+    fn legacy_media_type(self) -> &'static str {
+        match self {
+            SbomFormat::Spdx => "text/spdx+json",
+            SbomFormat::CycloneDx => "application/vnd.cyclonedx+json",
+        }
+    }
+
+    fn extension(self) -> &'static str {
+        match self {
+            SbomFormat::Spdx => "spdx.json",
+            SbomFormat::CycloneDx => "cdx.json",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("unknown --sbom value `{0}`: use `spdx`, `cyclonedx`, `spdx,cyclonedx` or `none`")]
+pub struct UnknownFormat(pub String);
+
+/// Parse `--sbom` (`spdx`, `cyclonedx`, both comma-separated, or `none`).
+pub fn parse_formats(text: &str) -> Result<Vec<SbomFormat>, UnknownFormat> {
+    if text.trim() == "none" {
+        return Ok(Vec::new());
+    }
+    let mut formats = Vec::new();
+    for part in text.split(',').map(str::trim) {
+        let format = match part {
+            "spdx" => SbomFormat::Spdx,
+            "cyclonedx" => SbomFormat::CycloneDx,
+            _ => return Err(UnknownFormat(text.to_owned())),
+        };
+        if !formats.contains(&format) {
+            formats.push(format);
+        }
+    }
+    Ok(formats)
+}
+
+/// Attaches SBOMs to what `inner` builds.
+pub struct SbomBuilder {
+    pub inner: Arc<dyn Builder>,
+    pub formats: Vec<SbomFormat>,
+    pub directory: Option<PathBuf>,
+    pub progress: Arc<dyn Progress>,
+}
+
+impl SbomBuilder {
+    fn attach(
+        &self,
+        subject: Descriptor,
+        format: SbomFormat,
+        document: Vec<u8>,
+        created: crate::image::gotime::Time,
+    ) -> Attachment {
+        let document = Arc::new(document);
+        let referrer =
+            Referrer::new(subject.clone(), format.media_type(), format.media_type(), document.clone(), created);
+        // cosign keeps one `.sbom` image per subject: SPDX when asked for, else CycloneDX.
+        let legacy = (format == SbomFormat::Spdx || !self.formats.contains(&SbomFormat::Spdx))
+            .then(|| LegacyAttachment::new(&subject.digest, "sbom", format.legacy_media_type(), document));
+        Attachment { format: format.name().into(), referrer, legacy }
+    }
+
+    fn write_file(&self, name: &str, format: SbomFormat, document: &[u8]) -> Result<(), BuildError> {
+        let Some(directory) = &self.directory else { return Ok(()) };
+        let error = |message: String| BuildError::Cache {
+            path: directory.clone(),
+            message: format!("cannot write an SBOM there: {message}"),
+        };
+        std::fs::create_dir_all(directory).map_err(|e| error(e.to_string()))?;
+        std::fs::write(directory.join(format!("{name}.{}", format.extension())), document)
+            .map_err(|e| error(e.to_string()))
+    }
+
+    fn image_documents(
+        &self,
+        built: &Built,
+        image: &Image,
+        app: &str,
+        attachments: &mut Vec<Attachment>,
+    ) -> Result<(), BuildError> {
+        let record = built.platforms.iter().find(|record| &record.image == image.digest());
+        let build_info = match record.map(|record| &record.build_info) {
+            Some(Ok(info)) => Some(info.clone()),
+            Some(Err(message)) => {
+                self.progress.warning(&format!(
+                    "the `{}` binary of `{}` has no readable Go build information ({message}); its SBOM lists only the image and its base",
+                    image.platform(),
+                    built.import_path
+                ));
+                None
+            }
+            None => None,
+        };
+        let facts = ImageFacts {
+            image,
+            platform: image.platform(),
+            build_info: build_info.as_deref(),
+            tool_version: env!("CARGO_PKG_VERSION"),
+        };
+        let file_name = format!("{app}-{}", image.platform().to_string().replace(['/', ':'], "-"));
+        for format in &self.formats {
+            let document = match format {
+                SbomFormat::Spdx => spdx::image_document(&facts),
+                SbomFormat::CycloneDx => cyclonedx::image_document(&facts),
+            };
+            self.write_file(&file_name, *format, &document)?;
+            attachments.push(self.attach(image.descriptor(), *format, document, image.config().created));
+        }
+        Ok(())
+    }
+
+    fn index_documents(&self, index: &Index, app: &str, attachments: &mut Vec<Attachment>) -> Result<(), BuildError> {
+        let created = index.children().first().map_or(crate::image::gotime::Time::ZERO, |child| child.config().created);
+        for format in &self.formats {
+            let document = match format {
+                SbomFormat::Spdx => spdx::index_document(index, env!("CARGO_PKG_VERSION")),
+                SbomFormat::CycloneDx => cyclonedx::index_document(index, env!("CARGO_PKG_VERSION")),
+            };
+            self.write_file(&format!("{app}-index"), *format, &document)?;
+            attachments.push(self.attach(index.descriptor(), *format, document, created));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Builder for SbomBuilder {
+    fn qualify(&self, reference: &str) -> Result<ImportPath, BuildError> {
+        self.inner.qualify(reference)
+    }
+
+    async fn build(&self, import_path: &ImportPath) -> Result<Arc<Built>, BuildError> {
+        let built = self.inner.build(import_path).await?;
+        if self.formats.is_empty() {
+            return Ok(built);
+        }
+        let app = go::app_name(import_path.as_str());
+        let mut attachments = built.attachments.clone();
+        for image in built.artifact.images() {
+            self.image_documents(&built, &image, &app, &mut attachments)?;
+        }
+        if let Artifact::Index(index) = &built.artifact {
+            self.index_documents(index, &app, &mut attachments)?;
+        }
+        Ok(Arc::new(Built { attachments, ..(*built).clone() }))
+    }
+}
+
+/// The digest of a subject's referrers-tag index (`sha256-<hex>`).
+pub fn referrers_tag(subject: &Digest) -> String {
+    format!("sha256-{}", subject.hex())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_parse_strictly() {
+        assert_eq!(parse_formats("spdx").unwrap(), [SbomFormat::Spdx]);
+        assert_eq!(parse_formats("cyclonedx,spdx").unwrap(), [SbomFormat::CycloneDx, SbomFormat::Spdx]);
+        assert_eq!(parse_formats("none").unwrap(), []);
+        assert_eq!(parse_formats("cyclone"), Err(UnknownFormat("cyclone".into())));
+        assert!(parse_formats("spdx,").is_err());
+    }
+}

@@ -1,0 +1,166 @@
+//! SPDX 2.3 JSON with the content ko writes: the image package (`CONTAINER`, purl), its base
+//! (`DESCENDANT_OF`), the main Go module (`CONTAINS`) and each dependency (`DEPENDS_ON`, with
+//! version, purl and the go.sum hash), and for an index one package per platform image
+//! (`VARIANT_OF` the index). Deterministic: the same image gives the same bytes.
+
+use serde_json::{Value, json};
+
+use super::facts::{self, ImageFacts};
+use crate::image::{Digest, Index, Platform};
+
+fn spdx_id(text: &str) -> String {
+    let cleaned: String =
+        text.chars().map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '-' }).collect();
+    format!("SPDXRef-Package-{cleaned}")
+}
+
+fn image_id(digest: &Digest) -> String {
+    spdx_id(&format!("sha256-{}", digest.hex()))
+}
+
+fn package(id: &str, name: &str, version: &str, download: &str, purl: &str) -> Value {
+    json!({
+        "SPDXID": id,
+        "name": name,
+        "versionInfo": version,
+        "filesAnalyzed": false,
+        "licenseDeclared": "NOASSERTION",
+        "licenseConcluded": "NOASSERTION",
+        "downloadLocation": download,
+        "copyrightText": "NOASSERTION",
+        "externalRefs": [{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": purl}],
+    })
+}
+
+fn relationship(element: &str, kind: &str, related: &str) -> Value {
+    json!({"spdxElementId": element, "relationshipType": kind, "relatedSpdxElement": related})
+}
+
+fn document(
+    digest: &Digest,
+    created: &str,
+    tool_version: &str,
+    describes: &str,
+    packages: Vec<Value>,
+    relationships: Vec<Value>,
+) -> Vec<u8> {
+    let mut all_relationships = vec![relationship("SPDXRef-DOCUMENT", "DESCRIBES", describes)];
+    all_relationships.extend(relationships);
+    let document = json!({
+        "SPDXID": "SPDXRef-DOCUMENT",
+        "name": format!("sbom-{digest}"),
+        "spdxVersion": "SPDX-2.3",
+        "creationInfo": {"created": created, "creators": [format!("Tool: rko {tool_version}")]},
+        "dataLicense": "CC0-1.0",
+        "documentNamespace": format!("http://spdx.org/spdxdocs/rko/{digest}"),
+        "documentDescribes": [describes],
+        "packages": packages,
+        "relationships": all_relationships,
+    });
+    let mut bytes = serde_json::to_vec_pretty(&document).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
+}
+
+/// SPDX's `created`: seconds precision in UTC (`2006-01-02T15:04:05Z`), as ko formats it.
+fn created(time: crate::image::gotime::Time) -> String {
+    crate::image::gotime::Time::from_unix(time.unix()).to_string()
+}
+
+/// The SPDX document of one image.
+pub fn image_document(facts: &ImageFacts<'_>) -> Vec<u8> {
+    let digest = facts.digest();
+    let image = image_id(digest);
+    let mut image_package = package(&image, digest.as_str(), digest.as_str(), "NOASSERTION", &facts.purl());
+    image_package["primaryPackagePurpose"] = json!("CONTAINER");
+    let mut packages = vec![image_package];
+    let mut relationships = Vec::new();
+    if let Some((name, base_digest)) = facts.base()
+        && let Ok(base_digest) = base_digest.parse::<Digest>()
+    {
+        let base = spdx_id(&format!("base-sha256-{}", base_digest.hex()));
+        let mut base_package =
+            package(&base, name, base_digest.as_str(), "NOASSERTION", &facts::base_purl(name, &base_digest));
+        base_package["primaryPackagePurpose"] = json!("CONTAINER");
+        packages.push(base_package);
+        relationships.push(relationship(&image, "DESCENDANT_OF", &base));
+        for contained in facts.base_packages() {
+            let id = spdx_id(&format!("base-{}-{}", contained.name, contained.version));
+            let mut entry = package(&id, contained.name, contained.version, "NOASSERTION", contained.purl);
+            entry["licenseDeclared"] = json!(contained.license);
+            entry["description"] = json!(contained.description);
+            packages.push(entry);
+            relationships.push(relationship(&base, "CONTAINS", &id));
+        }
+    }
+    if let Some(info) = facts.build_info {
+        let (main, dependencies) = facts::modules(info);
+        let main_id = spdx_id(&main.path);
+        let mut main_package = package(
+            &main_id,
+            &main.path,
+            facts::version(main),
+            &format!("https://{}", main.path),
+            &facts::golang_purl(main),
+        );
+        main_package["primaryPackagePurpose"] = json!("APPLICATION");
+        packages.push(main_package);
+        relationships.push(relationship(&image, "CONTAINS", &main_id));
+        for dependency in dependencies {
+            let id = spdx_id(&format!("{}-{}", dependency.path, facts::version(dependency)));
+            let download = if dependency.version.is_empty() || dependency.version == "(devel)" {
+                "NOASSERTION".to_owned()
+            } else {
+                format!("https://proxy.golang.org/{}/@v/{}.zip", dependency.path, dependency.version)
+            };
+            let mut entry =
+                package(&id, &dependency.path, facts::version(dependency), &download, &facts::golang_purl(dependency));
+            entry["primaryPackagePurpose"] = json!("LIBRARY");
+            if let Some(checksum) = facts::h1_hex(&dependency.sum) {
+                entry["checksums"] = json!([{"algorithm": "SHA256", "checksumValue": checksum}]);
+            }
+            packages.push(entry);
+            relationships.push(relationship(&main_id, "DEPENDS_ON", &id));
+        }
+    }
+    document(digest, &created(facts.created()), facts.tool_version, &image, packages, relationships)
+}
+
+/// The SPDX document of an index: the index and each platform image.
+pub fn index_document(index: &Index, tool_version: &str) -> Vec<u8> {
+    let digest = index.digest();
+    let index_id = image_id(digest);
+    let mut index_package = package(
+        &index_id,
+        digest.as_str(),
+        digest.as_str(),
+        "NOASSERTION",
+        &facts::oci_purl("index", digest, &[("mediaType", index.media_type())]),
+    );
+    index_package["primaryPackagePurpose"] = json!("CONTAINER");
+    let mut packages = vec![index_package];
+    let mut relationships = Vec::new();
+    for (descriptor, child) in index.manifest().manifests.iter().zip(index.children()) {
+        let platform = descriptor.platform.clone().unwrap_or_else(|| child.platform());
+        let id = image_id(child.digest());
+        let mut pairs = platform_pairs(&platform);
+        pairs.push(("mediaType", child.media_type().to_owned()));
+        let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut entry = package(
+            &id,
+            child.digest().as_str(),
+            &platform.to_string(),
+            "NOASSERTION",
+            &facts::oci_purl("image", child.digest(), &borrowed),
+        );
+        entry["primaryPackagePurpose"] = json!("CONTAINER");
+        packages.push(entry);
+        relationships.push(relationship(&id, "VARIANT_OF", &index_id));
+    }
+    let created = index.children().first().map_or(crate::image::gotime::Time::ZERO, |child| child.config().created);
+    document(digest, &self::created(created), tool_version, &index_id, packages, relationships)
+}
+
+fn platform_pairs(platform: &Platform) -> Vec<(&'static str, String)> {
+    facts::platform_qualifiers(platform)
+}
