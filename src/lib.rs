@@ -9,6 +9,7 @@
 //! - [`base`]: base images (built-in, `scratch`, registry) behind `BaseSource`.
 //! - [`registry`]: references, auth, the HTTP client and the pusher. Depends on `image`.
 //! - [`publish`]: the `Publisher` seam: registry, OCI layout, tarball, archive, daemon.
+//! - [`resolve`]: `ko://` references in YAML, rewritten byte for byte; label selectors. Pure.
 //! - [`report`]: the one description of a run that every machine output renders.
 //! - [`cli`]: argument parsing, settings resolution, wiring and printing. The only module that
 //!   prints, reads the environment (through [`env`]) or uses `anyhow`.
@@ -23,4 +24,5 @@ pub mod image;
 pub mod publish;
 pub mod registry;
 pub mod report;
+pub mod resolve;
 pub mod sbom;

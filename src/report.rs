@@ -1,6 +1,7 @@
 //! The one description of a run. `--json`, `--image-refs` and (later) CI outputs are renderers
 //! of this type; nothing else describes what rko built and published.
 
+use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
@@ -15,6 +16,9 @@ pub struct Report {
     /// What pushing cost, when images went to a registry.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub push: Option<PushReport>,
+    /// `resolve`: each `ko://` reference and what it was replaced with.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub resolved: BTreeMap<String, String>,
 }
 
 /// Blobs uploaded (and their bytes), mounted from another repository, or already present.

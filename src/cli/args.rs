@@ -24,6 +24,20 @@ pub enum Command {
     /// Build and publish container images from the given import paths
     #[command(visible_alias = "publish")]
     Build(Box<BuildCommand>),
+    /// Print YAML with every `ko://` reference replaced by the image built from it
+    Resolve(Box<ResolveCommand>),
+    /// Resolve, then `kubectl apply -f -` (kubectl arguments after `--`)
+    Apply(Box<ResolveCommand>),
+    /// Resolve, then `kubectl create -f -` (kubectl arguments after `--`)
+    Create(Box<ResolveCommand>),
+    /// `kubectl delete` with these arguments
+    #[command(disable_help_flag = true)]
+    Delete {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        arguments: Vec<String>,
+    },
+    /// Build an import path, then `kubectl run` it (kubectl arguments after `--`)
+    Run(Box<RunCommand>),
     /// Log in to a registry (writes the docker config, `DOCKER_CONFIG/config.json`)
     Login(LoginCommand),
     /// Print rko's version
@@ -50,6 +64,43 @@ pub struct LoginCommand {
     pub password_stdin: bool,
 }
 
+/// `resolve`, `apply` and `create`.
+#[derive(Debug, Args)]
+pub struct ResolveCommand {
+    /// YAML or JSON files, directories (`.yaml`, `.yml`, `.json`), or `-` for stdin
+    #[arg(short = 'f', long = "filename", value_delimiter = ',', action = ArgAction::Append, required = true)]
+    pub filenames: Vec<String>,
+    /// Also read directories' sub-directories
+    #[arg(short = 'R', long, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true, action = ArgAction::Set)]
+    pub recursive: bool,
+    /// Keep only objects matching this Kubernetes label selector (`app=web,tier in (a,b)`)
+    #[arg(short = 'l', long, default_value = "")]
+    pub selector: String,
+    #[command(flatten)]
+    pub build: BuildFlags,
+    #[command(flatten)]
+    pub publish: PublishFlags,
+    /// Also write the run's report as JSON into this file
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Arguments for kubectl (`apply`, `create`), after `--`
+    #[arg(last = true)]
+    pub kubectl_arguments: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunCommand {
+    /// The import path to build and run
+    pub import_path: String,
+    #[command(flatten)]
+    pub build: BuildFlags,
+    #[command(flatten)]
+    pub publish: PublishFlags,
+    /// Arguments for `kubectl run`, after `--` (a second `--` passes arguments to the program)
+    #[arg(last = true)]
+    pub kubectl_arguments: Vec<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct BuildCommand {
     /// Import paths or local paths of Go main packages (default `.`)
@@ -61,6 +112,9 @@ pub struct BuildCommand {
     /// Print the run's report as JSON on stdout instead of the references
     #[arg(long, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true, action = ArgAction::Set)]
     pub json: bool,
+    /// Also write the run's report as JSON into this file
+    #[arg(long)]
+    pub report: Option<PathBuf>,
 }
 
 /// ko's build options (`pkg/commands/options/build.go`).

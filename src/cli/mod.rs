@@ -4,6 +4,7 @@
 pub mod args;
 pub mod commands;
 pub mod printer;
+pub mod session;
 pub mod settings;
 pub mod wiring;
 
@@ -30,6 +31,11 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Build(command) => commands::build::run(*command, &environment, printer).await,
+            Command::Resolve(command) => commands::resolve::resolve(*command, &environment, printer).await,
+            Command::Apply(command) => commands::resolve::apply(*command, "apply", &environment, printer).await,
+            Command::Create(command) => commands::resolve::apply(*command, "create", &environment, printer).await,
+            Command::Delete { arguments } => commands::kubectl::delete(&arguments, &environment),
+            Command::Run(command) => commands::kubectl::run(*command, &environment, printer).await,
             Command::Login(command) => commands::login::run(command, &environment, printer).await,
             Command::Version => {
                 printer.data(env!("CARGO_PKG_VERSION"));

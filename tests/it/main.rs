@@ -6,5 +6,6 @@ mod build_local;
 mod platforms;
 mod proxy;
 mod registry;
+mod resolve;
 mod sbom;
 mod support;

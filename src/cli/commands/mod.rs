@@ -1,4 +1,6 @@
 //! One file per command.
 
 pub mod build;
+pub mod kubectl;
 pub mod login;
+pub mod resolve;

@@ -1,0 +1,91 @@
+//! The `kubectl` side of the Kubernetes commands: finding kubectl (one clear error when it is
+//! missing), `delete` as a pure passthrough, and `run`: build an import path, then
+//! `kubectl run <name> --image <ref> --attach --rm --restart=Never`, as ko does.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result, bail};
+
+use crate::cli::args::RunCommand;
+use crate::cli::printer::Printer;
+use crate::cli::session::Session;
+use crate::env::Environment;
+
+/// `kubectl` on `PATH`.
+pub fn find_kubectl(environment: &Environment, command: &str) -> Result<PathBuf> {
+    let path = environment.get("PATH").unwrap_or("");
+    for directory in path.split(':').filter(|d| !d.is_empty()) {
+        let candidate = Path::new(directory).join("kubectl");
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+    }
+    bail!(
+        "`rko {command}` needs kubectl, and it is not on PATH: install kubectl (https://kubernetes.io/docs/tasks/tools/)"
+    )
+}
+
+/// Run kubectl to completion with inherited stdio; fail on a non-zero exit.
+fn run_kubectl(kubectl: &Path, arguments: &[String]) -> Result<()> {
+    let status = Command::new(kubectl)
+        .args(arguments)
+        .status()
+        .with_context(|| format!("cannot run `{}`", kubectl.display()))?;
+    if !status.success() {
+        bail!("`kubectl {}` failed ({status})", arguments.first().map_or("", String::as_str));
+    }
+    Ok(())
+}
+
+/// `rko delete …` = `kubectl delete …`.
+pub fn delete(arguments: &[String], environment: &Environment) -> Result<()> {
+    let kubectl = find_kubectl(environment, "delete")?;
+    let mut all = vec!["delete".to_owned()];
+    all.extend(arguments.iter().cloned());
+    run_kubectl(&kubectl, &all)
+}
+
+/// Stream `input` into `kubectl <verb> -f - <arguments>`.
+pub fn pipe_into(kubectl: &Path, verb: &str, arguments: &[String], input: &[u8]) -> Result<()> {
+    let mut child = Command::new(kubectl)
+        .args([verb, "-f", "-"])
+        .args(arguments)
+        .stdin(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot run `{}`", kubectl.display()))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        std::io::Write::write_all(&mut stdin, input).context("kubectl stopped reading its input")?;
+    }
+    let status = child.wait().context("kubectl did not finish")?;
+    if !status.success() {
+        bail!("`kubectl {verb}` failed ({status})");
+    }
+    Ok(())
+}
+
+/// `rko run IMPORTPATH [-- kubectl args]`.
+pub async fn run(command: RunCommand, environment: &Environment, printer: Printer) -> Result<()> {
+    let kubectl = find_kubectl(environment, "run")?;
+    let session = Session::open(&command.build, &command.publish, environment, printer)?;
+    let import_path = session.qualify(&command.import_path)?;
+    let outcomes = session.publish_all(std::slice::from_ref(&import_path), &|_| String::new()).await?;
+    let published = &outcomes[0].1;
+    // The pod is named after the image's repository (`hello-<md5>` with ko's default naming).
+    let repository = published.name.rsplit('/').next().unwrap_or("rko-app");
+    let pod: String =
+        repository.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
+    let pod = pod.trim_matches('-').chars().take(63).collect::<String>();
+    let mut arguments = vec![
+        "run".to_owned(),
+        pod,
+        "--image".to_owned(),
+        published.reference.clone(),
+        "--attach".to_owned(),
+        "--rm".to_owned(),
+        "--restart=Never".to_owned(),
+        "--log-flush-frequency=1s".to_owned(),
+    ];
+    arguments.extend(command.kubectl_arguments);
+    run_kubectl(&kubectl, &arguments)
+}

@@ -1,0 +1,148 @@
+//! `rko resolve` (and `apply`/`create`): read every `-f` input in order, find the `ko://`
+//! references, build each distinct import path once (all at once), and write the inputs back
+//! with only those references replaced — comments, quoting, order and separators untouched.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+
+use crate::build::ImportPath;
+use crate::cli::args::ResolveCommand;
+use crate::cli::commands::kubectl;
+use crate::cli::printer::Printer;
+use crate::cli::session::{Session, write_report};
+use crate::env::Environment;
+use crate::resolve::{Selector, scan};
+
+/// One input: where it came from (for messages) and its text.
+struct Input {
+    name: String,
+    text: String,
+}
+
+fn read_file(path: &Path) -> Result<Input> {
+    let text = std::fs::read_to_string(path).map_err(|error| anyhow!("cannot read `{}`: {error}", path.display()))?;
+    Ok(Input { name: path.display().to_string(), text })
+}
+
+/// The YAML and JSON files of a directory (`.yaml`, `.yml`, `.json`), sorted; `recursive`
+/// descends into sub-directories.
+fn directory_files(directory: &Path, recursive: bool, files: &mut Vec<PathBuf>) -> Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(directory)
+        .map_err(|error| anyhow!("cannot read directory `{}`: {error}", directory.display()))?
+        .map(|entry| entry.map(|entry| entry.path()))
+        .collect::<Result<_, _>>()
+        .map_err(|error| anyhow!("cannot read directory `{}`: {error}", directory.display()))?;
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            if recursive {
+                directory_files(&path, recursive, files)?;
+            }
+        } else if path.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "yaml" | "yml" | "json")) {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn inputs(command: &ResolveCommand, working_directory: &Path) -> Result<Vec<Input>> {
+    let mut inputs = Vec::new();
+    for name in &command.filenames {
+        if name == "-" {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text).context("cannot read YAML from stdin")?;
+            inputs.push(Input { name: "<stdin>".into(), text });
+            continue;
+        }
+        let path = working_directory.join(name);
+        if path.is_dir() {
+            let mut files = Vec::new();
+            directory_files(&path, command.recursive, &mut files)?;
+            for file in files {
+                inputs.push(read_file(&file)?);
+            }
+        } else {
+            inputs.push(read_file(&path)?);
+        }
+    }
+    Ok(inputs)
+}
+
+/// Resolve the inputs: the rewritten text and the report.
+async fn resolve_inputs(command: &ResolveCommand, session: &Session) -> Result<(String, crate::report::Report)> {
+    let inputs = inputs(command, &session.working_directory)?;
+    let selector = match command.selector.trim() {
+        "" => None,
+        text => Some(Selector::parse(text).map_err(|error| anyhow!("invalid --selector: {error}"))?),
+    };
+    let mut scanned = Vec::new();
+    for input in &inputs {
+        let result = scan(&input.text, selector.as_ref()).map_err(|error| anyhow!("`{}`:{error}", input.name))?;
+        scanned.push(result);
+    }
+    // Each distinct reference is qualified once; errors name the first place it appears.
+    let mut import_paths: Vec<ImportPath> = Vec::new();
+    let mut by_reference: BTreeMap<String, ImportPath> = BTreeMap::new();
+    let mut origins: BTreeMap<ImportPath, String> = BTreeMap::new();
+    for (input, scanned) in inputs.iter().zip(&scanned) {
+        for reference in scanned.references() {
+            if by_reference.contains_key(&reference.import_path) {
+                continue;
+            }
+            let place =
+                format!("`ko://{}` in `{}`:{}:{}", reference.import_path, input.name, reference.line, reference.column);
+            let import_path = session.qualify(&reference.import_path).with_context(|| place.clone())?;
+            origins.entry(import_path.clone()).or_insert(place);
+            if !import_paths.contains(&import_path) {
+                import_paths.push(import_path.clone());
+            }
+            by_reference.insert(reference.import_path.clone(), import_path);
+        }
+    }
+    let origin = |import_path: &ImportPath| origins.get(import_path).cloned().unwrap_or_default();
+    let outcomes = session.publish_all(&import_paths, &origin).await?;
+    let published: BTreeMap<&ImportPath, &str> =
+        outcomes.iter().map(|(built, published)| (&built.import_path, published.reference.as_str())).collect();
+    let replacement = |path: &str| by_reference.get(path).and_then(|ip| published.get(ip)).map(|r| (*r).to_owned());
+    let mut output = String::new();
+    for (index, scanned) in scanned.iter().enumerate() {
+        let text = scanned.render(&replacement);
+        if index > 0 && !text.is_empty() {
+            if !output.is_empty() && !output.ends_with('\n') {
+                output.push('\n');
+            }
+            output.push_str("---\n");
+        }
+        output.push_str(&text);
+    }
+    let mut report = session.report(&outcomes);
+    report.resolved =
+        by_reference.keys().filter_map(|path| Some((format!("ko://{path}"), replacement(path)?))).collect();
+    Ok((output, report))
+}
+
+/// `rko resolve`: the rewritten YAML on stdout.
+pub async fn resolve(command: ResolveCommand, environment: &Environment, printer: Printer) -> Result<()> {
+    if !command.kubectl_arguments.is_empty() {
+        bail!("`rko resolve` takes no kubectl arguments (after `--`); did you mean `rko apply`?");
+    }
+    let session = Session::open(&command.build, &command.publish, environment, printer)?;
+    let (output, report) = resolve_inputs(&command, &session).await?;
+    write_report(&report, command.report.as_deref())?;
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(output.as_bytes()).context("cannot write to stdout")?;
+    stdout.flush().context("cannot write to stdout")
+}
+
+/// `rko apply` / `rko create`: resolve, then stream the result into `kubectl <verb> -f -`.
+pub async fn apply(command: ResolveCommand, verb: &str, environment: &Environment, printer: Printer) -> Result<()> {
+    let kubectl = kubectl::find_kubectl(environment, verb)?;
+    let session = Session::open(&command.build, &command.publish, environment, printer)?;
+    let (output, report) = resolve_inputs(&command, &session).await?;
+    write_report(&report, command.report.as_deref())?;
+    kubectl::pipe_into(&kubectl, verb, &command.kubectl_arguments, output.as_bytes())
+}

@@ -1,0 +1,130 @@
+//! One run of the build-and-publish machinery, shared by `build`, `resolve`, `apply`,
+//! `create` and `run`: settings resolved once, the builder and publishers wired once, and every
+//! import path built and published at once.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use futures::future::try_join_all;
+
+use super::args::{BuildFlags, PublishFlags};
+use super::printer::Printer;
+use super::settings::{self, BuildSettings};
+use super::wiring::{self, Publishing};
+use crate::build::cache::Cache;
+use crate::build::{Builder, Built, ImportPath, package};
+use crate::config;
+use crate::env::{self, Environment};
+use crate::publish::Published;
+use crate::registry::shared::SharedClient;
+use crate::report::{ImageReport, PushReport, Report};
+
+pub struct Session {
+    pub working_directory: PathBuf,
+    pub build_settings: BuildSettings,
+    builder: Arc<dyn Builder>,
+    publishing: Publishing,
+    printer: Printer,
+}
+
+/// What one import path became.
+pub type Outcome = (Arc<Built>, Published);
+
+impl Session {
+    /// Load `.ko.yaml`, resolve the settings and wire the builder and publishers.
+    pub fn open(
+        build: &BuildFlags,
+        publish: &PublishFlags,
+        environment: &Environment,
+        printer: Printer,
+    ) -> Result<Session> {
+        let working_directory = std::env::current_dir().context("cannot read the working directory")?;
+        let config_path = environment.non_empty(env::KO_CONFIG_PATH).map(Path::new);
+        let config = config::load(&working_directory, config_path)?;
+        for warning in &config.warnings {
+            printer.warning(warning);
+        }
+        let (build_settings, warnings) = settings::build_settings(build, &config, environment, &working_directory)?;
+        let (publish_settings, more) = settings::publish_settings(publish, environment, build_settings.jobs)?;
+        for warning in warnings.iter().chain(&more) {
+            printer.warning(warning);
+        }
+        let cache = Cache::open(&build_settings.cache_directory)?;
+        let registries =
+            Arc::new(SharedClient::new(wiring::client_options(environment, publish_settings.insecure_registry)?));
+        let builder = wiring::make_builder(&build_settings, environment, &cache, registries.clone(), printer);
+        let publishing =
+            wiring::make_publisher(&publish_settings, &build_settings.platforms, &cache, &registries, environment)?;
+        Ok(Session { working_directory, build_settings, builder, publishing, printer })
+    }
+
+    /// Qualify references (expanding `...` patterns) into distinct import paths, in order.
+    pub fn import_paths(&self, references: &[String]) -> Result<Vec<ImportPath>> {
+        let mut import_paths: Vec<ImportPath> = Vec::new();
+        for reference in references {
+            let expanded = if reference.ends_with("...") {
+                package::expand_pattern(&self.working_directory, reference, &self.build_settings.go)?
+            } else {
+                vec![reference.clone()]
+            };
+            for reference in expanded {
+                let import_path = self.builder.qualify(&reference)?;
+                if !import_paths.contains(&import_path) {
+                    import_paths.push(import_path);
+                }
+            }
+        }
+        Ok(import_paths)
+    }
+
+    /// Qualify one reference.
+    pub fn qualify(&self, reference: &str) -> Result<ImportPath> {
+        Ok(self.builder.qualify(reference)?)
+    }
+
+    /// Build and publish every import path at once; the first failure stops the rest.
+    /// `origin` adds where an import path came from to its errors.
+    pub async fn publish_all(
+        &self,
+        import_paths: &[ImportPath],
+        origin: &(dyn Fn(&ImportPath) -> String + Sync),
+    ) -> Result<Vec<Outcome>> {
+        let (builder, publisher, printer) = (&self.builder, &self.publishing.publisher, self.printer);
+        let outcomes = try_join_all(import_paths.iter().map(|import_path| async move {
+            let result = async {
+                let built = builder.build(import_path).await?;
+                let published = publisher.publish(&built).await?;
+                Ok::<_, anyhow::Error>((built, published))
+            }
+            .await
+            .with_context(|| origin(import_path))?;
+            for note in &result.1.notes {
+                printer.note(note);
+            }
+            printer.status("Published", &result.1.reference);
+            Ok::<_, anyhow::Error>(result)
+        }))
+        .await?;
+        publisher.close().await?;
+        Ok(outcomes)
+    }
+
+    /// The report of a run.
+    pub fn report(&self, outcomes: &[Outcome]) -> Report {
+        Report {
+            images: outcomes.iter().map(|(built, published)| ImageReport::new(built, published)).collect(),
+            push: self.publishing.pusher.as_ref().map(|pusher| PushReport::from(&pusher.stats)),
+            resolved: Default::default(),
+        }
+    }
+}
+
+/// Write the report to `--report FILE`, if asked.
+pub fn write_report(report: &Report, path: Option<&Path>) -> Result<()> {
+    if let Some(path) = path {
+        let bytes = serde_json::to_vec_pretty(report)?;
+        std::fs::write(path, bytes).with_context(|| format!("cannot write the report to `{}`", path.display()))?;
+    }
+    Ok(())
+}
