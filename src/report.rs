@@ -19,6 +19,29 @@ pub struct Report {
     /// `resolve`: each `ko://` reference and what it was replaced with.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub resolved: BTreeMap<String, String>,
+    /// What rko itself used.
+    pub resources: Resources,
+}
+
+/// rko's own resource use (not its `go build` children's).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Resources {
+    pub peak_rss_bytes: u64,
+}
+
+impl Resources {
+    /// This process's peak resident set size so far.
+    pub fn now() -> Resources {
+        let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+        // SAFETY: getrusage only writes the rusage it is given.
+        let result = unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) };
+        if result != 0 {
+            return Resources::default();
+        }
+        // SAFETY: getrusage succeeded and initialised the struct.
+        let usage = unsafe { usage.assume_init() };
+        Resources { peak_rss_bytes: u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024 }
+    }
 }
 
 /// Blobs uploaded (and their bytes), mounted from another repository, or already present.
@@ -77,6 +100,10 @@ pub struct PlatformReport {
     /// When this platform's build started and finished (seconds since the Unix epoch).
     pub build_started: f64,
     pub build_finished: f64,
+    /// Whether `go build` wrote a new binary (false when it was up to date).
+    pub relinked: bool,
+    /// Whether the layers came from the layer cache (not tarred or compressed).
+    pub layers_cached: bool,
 }
 
 fn seconds(time: SystemTime) -> f64 {
@@ -104,6 +131,8 @@ impl ImageReport {
                     digest: platform.image.to_string(),
                     build_started: seconds(platform.started),
                     build_finished: seconds(platform.finished),
+                    relinked: platform.relinked,
+                    layers_cached: platform.layers_cached,
                 })
                 .collect(),
             sboms: built

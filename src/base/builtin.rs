@@ -15,7 +15,7 @@ use super::zip;
 use crate::build::{Base, BaseChildren, BaseRoot, BaseSource, ImportPath};
 use crate::image::config::{Config, History, RootFs};
 use crate::image::gotime::Time;
-use crate::image::layer::LayerWriter;
+use crate::image::layer::{Compression, LayerWriter};
 use crate::image::tar::Header;
 use crate::image::{
     BlobSource, ConfigFile, Descriptor, Digest, Image, IndexManifest, Layer, Manifest, Platform, gojson, media_type,
@@ -230,7 +230,7 @@ fn builtin_layer(blobs: &Path) -> io::Result<Layer> {
 
 fn write_builtin_layer(blobs: &Path) -> io::Result<LayerRecord> {
     let zoneinfo = zip::entries(ZONEINFO).map_err(|error| io::Error::new(io::ErrorKind::InvalidData, error))?;
-    let mut writer = LayerWriter::create(blobs, 9)?;
+    let mut writer = LayerWriter::create(blobs, Compression::GzipStream(9))?;
     let tar = writer.tar();
     let directory = |name: &str, mode: u32| Header::directory(name, mode, 0);
     for (name, mode) in [("etc/", 0o755), ("etc/ssl/", 0o755), ("etc/ssl/certs/", 0o755), ("home/", 0o755)] {

@@ -10,7 +10,7 @@ use crate::image::artifact::ImageError;
 use crate::image::config::History;
 use crate::image::gotime::Time;
 use crate::image::layer::WrittenLayer;
-use crate::image::{BlobSource, Descriptor, Image, Layer, media_type};
+use crate::image::{BlobSource, Descriptor, Image, Layer};
 
 /// ko's fixed `author`.
 pub const AUTHOR: &str = "github.com/ko-build/ko";
@@ -33,17 +33,23 @@ pub struct NewLayer {
     pub path: std::path::PathBuf,
 }
 
+/// The two layers ko appends, and their media type (gzip or zstd, OCI or Docker).
+pub struct AppLayers<'a> {
+    pub media_type: &'a str,
+    pub kodata: NewLayer,
+    pub binary: NewLayer,
+}
+
 /// Append the two layers to `base` and produce ko's image for `import_path`.
 pub fn assemble(
     base: &Image,
     import_path: &str,
     app_name: &str,
     windows: bool,
-    kodata: NewLayer,
-    binary: NewLayer,
+    new_layers: AppLayers<'_>,
     settings: &ImageSettings,
 ) -> Result<Image, ImageError> {
-    let layer_type = media_type::gzip_layer_for(base.media_type());
+    let AppLayers { media_type: layer_type, kodata, binary } = new_layers;
     let created_by = format!("ko build ko://{import_path}");
     let app_path = format!("{APP_DIRECTORY}/{app_name}");
     let mut config = base.config().clone();
@@ -118,7 +124,7 @@ fn update_path(env: &mut Vec<String>, directory: &str, separator: char) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::image::{ConfigFile, Digest, Manifest};
+    use crate::image::{ConfigFile, Digest, Manifest, media_type};
 
     /// The base ko's golden images were built on, reconstructed from ko's own config.
     fn golden_base() -> Image {
@@ -179,7 +185,15 @@ mod tests {
             "sha256:3a41b981b4bd69a407fe6e9834a75d40f1cdac47915905dc68067022d4c056fb",
             1_602_508,
         );
-        assemble(&base, "example.com/golden/cmd/hello", "hello", false, kodata, binary, settings).unwrap()
+        assemble(
+            &base,
+            "example.com/golden/cmd/hello",
+            "hello",
+            false,
+            AppLayers { media_type: media_type::OCI_LAYER_GZIP, kodata, binary },
+            settings,
+        )
+        .unwrap()
     }
 
     #[test]

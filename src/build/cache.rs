@@ -6,6 +6,7 @@
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use sha2::{Digest as _, Sha256};
 
@@ -23,7 +24,7 @@ impl Cache {
     /// Open (creating) the cache at `root`.
     pub fn open(root: &Path) -> Result<Cache, BuildError> {
         let blobs = root.join("blobs").join("sha256");
-        for directory in [&blobs, &root.join("bin")] {
+        for directory in [&blobs, &root.join("bin"), &root.join("layers")] {
             std::fs::create_dir_all(directory).map_err(|error| BuildError::Cache {
                 path: directory.clone(),
                 message: format!("cannot create it: {error}; set RKO_CACHE_DIR to a writable directory"),
@@ -34,6 +35,11 @@ impl Cache {
 
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// The layer cache (entries under `<root>/layers`).
+    pub fn layers(&self) -> super::layer_cache::LayerCache {
+        super::layer_cache::LayerCache::at(&self.root.join("layers"), &self.blobs)
     }
 
     /// Where layer blobs live, named by their hex digest.
@@ -54,6 +60,76 @@ impl Cache {
     }
 }
 
+/// How long unused cache content is kept.
+const KEEP_UNUSED: Duration = Duration::from_secs(14 * 24 * 3600);
+/// How old a temporary file must be to count as left behind by a crash.
+const ABANDONED: Duration = Duration::from_secs(3600);
+/// How often garbage is collected.
+const COLLECT_EVERY: Duration = Duration::from_secs(24 * 3600);
+
+impl Cache {
+    /// Once a day: delete temporary files crashes left behind, and what went unused for two
+    /// weeks: build outputs, layer entries, and blobs no entry refers to. Best effort; errors
+    /// are ignored.
+    pub fn collect_garbage(&self) {
+        let stamp = self.root.join("gc-stamp");
+        let now = SystemTime::now();
+        let age = |path: &Path| {
+            std::fs::metadata(path).and_then(|m| m.modified()).ok().and_then(|t| now.duration_since(t).ok())
+        };
+        if age(&stamp).is_some_and(|age| age < COLLECT_EVERY) {
+            return;
+        }
+        let _ = std::fs::write(&stamp, b"");
+        let mut referenced = std::collections::HashSet::new();
+        let layers = self.root.join("layers");
+        for entry in std::fs::read_dir(&layers).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let old = age(&path).is_some_and(|age| age > KEEP_UNUSED);
+            if (name.starts_with(".entry-") && age(&path).is_some_and(|age| age > ABANDONED))
+                || (old && name.ends_with(".json"))
+            {
+                let _ = std::fs::remove_file(&path);
+                continue;
+            }
+            if let Ok(bytes) = std::fs::read(&path)
+                && let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes)
+                && let Some(digest) = value["layer"]["digest"].as_str()
+            {
+                referenced.insert(digest.trim_start_matches("sha256:").to_owned());
+            }
+        }
+        // `go build` touches its output on every run, even when it does not relink.
+        for entry in std::fs::read_dir(self.root.join("bin")).into_iter().flatten().flatten() {
+            let directory = entry.path();
+            let newest = std::fs::read_dir(&directory)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter(|file| file.file_name() != ".lock")
+                .filter_map(|file| age(&file.path()))
+                .min();
+            if newest.is_none_or(|age| age > KEEP_UNUSED)
+                && age(&directory).is_some_and(|age| age > ABANDONED)
+                && let Ok(_lock) = FileLock::try_acquire(&directory.join(".lock"))
+            {
+                let _ = std::fs::remove_dir_all(&directory);
+            }
+        }
+        for entry in std::fs::read_dir(&self.blobs).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let temporary = name.starts_with('.');
+            let limit = if temporary { ABANDONED } else { KEEP_UNUSED };
+            if age(&path).is_some_and(|age| age > limit) && !referenced.contains(&name) && !name.starts_with("builtin-")
+            {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
+}
+
 /// An exclusive advisory lock on a file, released on drop.
 pub struct FileLock {
     _file: File,
@@ -65,5 +141,68 @@ impl FileLock {
         let file = File::options().create(true).truncate(false).write(true).open(path)?;
         file.lock()?;
         Ok(FileLock { _file: file })
+    }
+
+    /// Lock `path` if nobody holds it.
+    pub fn try_acquire(path: &Path) -> io::Result<FileLock> {
+        let file = File::options().create(true).truncate(false).write(true).open(path)?;
+        file.try_lock().map_err(|error| match error {
+            std::fs::TryLockError::Error(error) => error,
+            std::fs::TryLockError::WouldBlock => io::Error::from(io::ErrorKind::WouldBlock),
+        })?;
+        Ok(FileLock { _file: file })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn age_by(path: &Path, days: u64) {
+        let when = SystemTime::now() - Duration::from_secs(days * 24 * 3600);
+        File::options().write(true).open(path).unwrap().set_modified(when).unwrap();
+    }
+
+    #[test]
+    fn garbage_collection_keeps_what_was_used_lately() {
+        let root = tempfile::tempdir().unwrap();
+        let cache = Cache::open(root.path()).unwrap();
+        let blobs = cache.blobs().to_owned();
+        let write = |path: PathBuf, contents: &str, days: u64| {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, contents).unwrap();
+            age_by(&path, days);
+            path
+        };
+        let entry = |digest: &str| format!(r#"{{"layer":{{"digest":"sha256:{digest}"}}}}"#);
+        let fresh_entry = write(root.path().join("layers/fresh.json"), &entry("aa"), 1);
+        let stale_entry = write(root.path().join("layers/stale.json"), &entry("bb"), 30);
+        let torn_entry = write(root.path().join("layers/.entry-x"), "{", 1);
+        let referenced = write(blobs.join("aa"), "a", 30);
+        let unreferenced = write(blobs.join("bb"), "b", 30);
+        let recent = write(blobs.join("cc"), "c", 1);
+        let partial = write(blobs.join(".layer-y"), "", 1);
+        let builtin = write(blobs.join("builtin-base-v1-x.json"), "{}", 30);
+        let used_binary = write(root.path().join("bin/app-linux-amd64-1/app"), "bin", 1);
+        let old_binary = write(root.path().join("bin/old-linux-amd64-2/old"), "bin", 30);
+        write(old_binary.with_file_name(".lock"), "", 0);
+        std::fs::File::open(old_binary.parent().unwrap())
+            .unwrap()
+            .set_modified(SystemTime::now() - KEEP_UNUSED * 2)
+            .unwrap();
+
+        cache.collect_garbage();
+        for kept in [&fresh_entry, &referenced, &recent, &builtin, &used_binary] {
+            assert!(kept.exists(), "{} was removed", kept.display());
+        }
+        for removed in [&stale_entry, &torn_entry, &unreferenced, &partial, &old_binary] {
+            assert!(!removed.exists(), "{} was kept", removed.display());
+        }
+        assert!(!old_binary.parent().unwrap().exists());
+
+        // Collected at most once a day.
+        let again = write(blobs.join("dd"), "d", 30);
+        cache.collect_garbage();
+        assert!(again.exists());
     }
 }

@@ -12,14 +12,16 @@ use async_trait::async_trait;
 use futures::future::try_join_all;
 use tokio::sync::Semaphore;
 
-use super::assemble::{ImageSettings, NewLayer, assemble};
+use super::assemble::{AppLayers, ImageSettings, NewLayer, assemble};
 use super::cache::{Cache, FileLock};
-use super::layers::{BinaryLayer, KodataLayer, write_binary, write_kodata};
+use super::layer_cache::LayerCache;
+use super::layers::{BinaryLayer, KodataLayer, plan_kodata, write_binary};
 use super::package::{self, GoPackage, KO_SCHEME};
 use super::templating::Templating;
 use super::{
     Base, BaseRoot, BaseSource, BuildError, Builder, Built, ImportPath, PlatformBuild, Progress, capabilities, go,
 };
+use crate::image::layer::{Compression, WrittenLayer};
 use crate::image::{Artifact, Descriptor, Image, Index, Platform, media_type};
 
 /// Which platforms to build.
@@ -77,7 +79,7 @@ pub struct GoBuilderOptions {
     pub image: ImageSettings,
     pub kodata_allowed_root: Option<PathBuf>,
     pub jobs: usize,
-    pub gzip_level: u32,
+    pub compression: Compression,
     /// `SOURCE_DATE_EPOCH` or now, for `.Date`/`.Timestamp`.
     pub now: crate::image::gotime::Time,
 }
@@ -88,6 +90,7 @@ pub struct GoBuilder {
     cache: Cache,
     progress: Arc<dyn Progress>,
     semaphore: Arc<Semaphore>,
+    layers: LayerCache,
     templating: Templating,
     packages: Mutex<HashMap<ImportPath, Resolved>>,
 }
@@ -117,6 +120,7 @@ impl GoBuilder {
             semaphore: Arc::new(Semaphore::new(options.jobs.max(1))),
             options,
             base,
+            layers: cache.layers(),
             cache,
             progress,
             templating,
@@ -309,54 +313,59 @@ impl GoBuilder {
             .map_err(|error| BuildError::Task(error.to_string()))?
             .map_err(cache_error)?;
         let binary = output_directory.join(&app_name);
+        // Go touches an up-to-date output without relinking it: compare build IDs, not times.
+        let build_id_before = crate::gobinary::read_build_id(&binary).ok();
         let arguments =
             go::build_arguments(&flags, &ldflags, self.options.disable_optimizations, &binary, import_path)?;
+        let windows = platform.os == "windows";
+        // The kodata layer does not depend on the binary: write it while Go builds.
+        let kodata_job = KodataJob {
+            source: resolved.package.directory.join("kodata"),
+            allowed_root: self.options.kodata_allowed_root.clone(),
+            time: self.options.image.kodata_time.map_or(0, |time| time.unix()),
+            windows,
+            blobs: self.cache.blobs().to_owned(),
+            compression: self.options.compression,
+            layers: self.layers.clone(),
+        };
+        let kodata = tokio::task::spawn_blocking(move || kodata_job.run());
         go::run(&self.options.go, &resolved.run_directory, &arguments, &environment, import_path, platform).await?;
 
-        let windows = platform.os == "windows";
-        let capabilities = match spec {
-            Some(spec) if !windows => capabilities::xattr(&spec.linux_capabilities)?,
-            _ => None,
+        let layer_media_type =
+            self.options.compression.layer_media_type(base.media_type()).ok_or_else(|| BuildError::Compression {
+                import_path: import_path.to_owned(),
+                message: format!(
+                    "the base's `{}` has no zstd layer type; use an OCI base or --compression=gzip",
+                    base.media_type()
+                ),
+            })?;
+        let job = LayerJob {
+            binary: binary.clone(),
+            app: app_name.clone(),
+            windows,
+            capabilities: match spec {
+                Some(spec) if !windows => capabilities::xattr(&spec.linux_capabilities)?,
+                _ => None,
+            },
+            blobs: self.cache.blobs().to_owned(),
+            compression: self.options.compression,
+            layers: self.layers.clone(),
         };
-        let kodata_source = resolved.package.directory.join("kodata");
-        let allowed_root = self.options.kodata_allowed_root.clone();
-        let kodata_time = self.options.image.kodata_time.map_or(0, |time| time.unix());
-        let blobs = self.cache.blobs().to_owned();
-        let level = self.options.gzip_level;
-        let binary_path = binary.clone();
-        let app = app_name.clone();
-        let (kodata, binary_layer, build_info) = tokio::task::spawn_blocking(move || {
-            // Read under the lock: a concurrent run may rebuild this output once it is released.
-            let build_info =
-                crate::gobinary::read_build_info(&binary_path).map(Arc::new).map_err(|error| error.to_string());
-            let kodata = write_kodata(
-                &KodataLayer {
-                    source: &kodata_source,
-                    allowed_root: allowed_root.as_deref(),
-                    mtime: kodata_time,
-                    windows,
-                },
-                &blobs,
-                level,
-            )?;
-            let binary = write_binary(
-                &BinaryLayer { binary: &binary_path, app_name: &app, windows, capabilities },
-                &blobs,
-                level,
-            )?;
-            Ok::<_, BuildError>((kodata, binary, build_info))
-        })
-        .await
-        .map_err(|error| BuildError::Task(error.to_string()))??;
+        let task_error = |error: tokio::task::JoinError| BuildError::Task(error.to_string());
+        let produced = tokio::task::spawn_blocking(move || job.run()).await.map_err(task_error)??;
         drop(lock);
+        let (kodata, kodata_hit) = kodata.await.map_err(task_error)??;
         let blob = |written: &crate::image::layer::WrittenLayer| self.cache.blobs().join(written.digest.hex());
         let image = assemble(
             base,
             import_path,
             &app_name,
             windows,
-            NewLayer { path: blob(&kodata), written: kodata },
-            NewLayer { path: blob(&binary_layer), written: binary_layer },
+            AppLayers {
+                media_type: layer_media_type,
+                kodata: NewLayer { path: blob(&kodata), written: kodata },
+                binary: NewLayer { path: blob(&produced.binary), written: produced.binary },
+            },
             &self.options.image,
         )?;
         let record = PlatformBuild {
@@ -364,12 +373,106 @@ impl GoBuilder {
             image: image.digest().clone(),
             binary,
             app_path: format!("{}/{app_name}", super::layers::APP_DIRECTORY),
-            build_info,
+            build_info: produced.build_info,
+            relinked: produced.build_id.is_none() || produced.build_id != build_id_before,
+            layers_cached: produced.cached && kodata_hit,
             started,
             finished: SystemTime::now(),
         };
         Ok((image, record))
     }
+}
+
+/// Everything needed to produce one platform's binary layer, run off the async threads while
+/// the output lock is held (a concurrent run may rebuild the binary once it is released).
+struct LayerJob {
+    binary: PathBuf,
+    app: String,
+    windows: bool,
+    capabilities: Option<Vec<u8>>,
+    blobs: PathBuf,
+    compression: Compression,
+    layers: LayerCache,
+}
+
+struct Produced {
+    binary: WrittenLayer,
+    build_info: Result<Arc<crate::gobinary::BuildInfo>, String>,
+    build_id: Option<String>,
+    /// The layer came from the layer cache.
+    cached: bool,
+}
+
+/// Everything needed to produce one platform's kodata layer.
+struct KodataJob {
+    source: PathBuf,
+    allowed_root: Option<PathBuf>,
+    time: i64,
+    windows: bool,
+    blobs: PathBuf,
+    compression: Compression,
+    layers: LayerCache,
+}
+
+impl KodataJob {
+    /// The layer, and whether it came from the layer cache (keyed by the kodata's contents).
+    fn run(self) -> Result<(WrittenLayer, bool), BuildError> {
+        let plan = plan_kodata(&KodataLayer {
+            source: &self.source,
+            allowed_root: self.allowed_root.as_deref(),
+            mtime: self.time,
+            windows: self.windows,
+        })?;
+        let key = LayerCache::key(&["kodata-v1", &plan.fingerprint(), &self.compression.name()]);
+        cached_or(&self.layers, Some(key), || plan.write(&self.blobs, self.compression))
+    }
+}
+
+impl LayerJob {
+    fn run(self) -> Result<Produced, BuildError> {
+        let build_info =
+            crate::gobinary::read_build_info(&self.binary).map(Arc::new).map_err(|error| error.to_string());
+        // The binary layer depends on the binary (its Go build ID) and how it is laid out.
+        let build_id = crate::gobinary::read_build_id(&self.binary).ok();
+        let binary_key = build_id.as_ref().map(|build_id| {
+            let capabilities = self.capabilities.as_deref().map(hex::encode).unwrap_or_default();
+            LayerCache::key(&[
+                "binary-v1",
+                build_id,
+                &self.app,
+                &self.windows.to_string(),
+                &capabilities,
+                &self.compression.name(),
+            ])
+        });
+        let (binary, binary_hit) = cached_or(&self.layers, binary_key, || {
+            let layer = BinaryLayer {
+                binary: &self.binary,
+                app_name: &self.app,
+                windows: self.windows,
+                capabilities: self.capabilities.clone(),
+            };
+            write_binary(&layer, &self.blobs, self.compression)
+        })?;
+        Ok(Produced { binary, build_info, build_id, cached: binary_hit })
+    }
+}
+
+/// The cached layer for `key`, or a fresh one from `make` (then cached).
+fn cached_or(
+    layers: &LayerCache,
+    key: Option<String>,
+    make: impl FnOnce() -> Result<WrittenLayer, super::layers::LayerError>,
+) -> Result<(WrittenLayer, bool), BuildError> {
+    if let Some(hit) = key.as_deref().and_then(|key| layers.get(key)) {
+        return Ok((hit, true));
+    }
+    let written = make()?;
+    if let Some(key) = key {
+        // A failure to remember only costs the next run a rebuild.
+        let _ = layers.put(&key, &written);
+    }
+    Ok((written, false))
 }
 
 #[async_trait]

@@ -1,15 +1,18 @@
 //! The two layers ko adds to every image, written exactly as ko writes them: the kodata layer
 //! (`/var/run/ko`, symlinks followed inside the allowed root) and the binary layer
-//! (`/ko-app/<name>`), with Windows' `Files/` and `Hives/` layout. Each is streamed once
-//! through [`LayerWriter`]. Depends on `image` only.
+//! (`/ko-app/<name>`), with Windows' `Files/` and `Hives/` layout. kodata is first planned (the
+//! walk, the symlink checks), so the plan can be fingerprinted for the layer cache and written
+//! only on a miss. Each layer is streamed once through [`LayerWriter`]. Depends on `image`.
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::io;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use crate::image::layer::{LayerWriter, WrittenLayer};
-use crate::image::tar::{Header, TarWriter};
+use sha2::{Digest as _, Sha256};
+
+use crate::image::layer::{Compression, LayerWriter, WrittenLayer};
+use crate::image::tar::Header;
 
 /// Where kodata lives in the image.
 pub const KODATA_ROOT: &str = "/var/run/ko";
@@ -58,35 +61,149 @@ pub struct BinaryLayer<'a> {
     pub capabilities: Option<Vec<u8>>,
 }
 
-/// Write the kodata layer into `blobs` (gzip `level`).
-pub fn write_kodata(layer: &KodataLayer<'_>, blobs: &Path, level: u32) -> Result<WrittenLayer, LayerError> {
-    let mut writer = LayerWriter::create(blobs, level).map_err(|error| LayerError::Write(blobs.to_owned(), error))?;
-    let write = |error| LayerError::Write(blobs.to_owned(), error);
+/// One entry of the kodata layer: a directory, or a file read from `source`.
+#[derive(Clone, Debug)]
+struct PlannedEntry {
+    name: String,
+    source: Option<(PathBuf, std::fs::Metadata)>,
+}
+
+/// The kodata layer's entries, in order, before anything is written.
+pub struct KodataPlan {
+    entries: Vec<PlannedEntry>,
+    mtime: i64,
+    windows: bool,
+}
+
+/// Walk kodata (following symlinks inside the allowed root) and list the layer's entries.
+pub fn plan_kodata(layer: &KodataLayer<'_>) -> Result<KodataPlan, LayerError> {
     let (prefix, chroot) = if layer.windows {
         (&["Hives", "Files", "Files/var", "Files/var/run", "Files/var/run/ko"][..], format!("Files{KODATA_ROOT}"))
     } else {
         (&["/var", "/var/run", "/var/run/ko"][..], KODATA_ROOT.to_owned())
     };
-    for directory in prefix {
-        writer.tar().append_empty(&Header::directory(directory, MODE, layer.mtime)).map_err(write)?;
-    }
+    let mut entries: Vec<PlannedEntry> =
+        prefix.iter().map(|name| PlannedEntry { name: (*name).to_owned(), source: None }).collect();
     if layer.source.is_dir() {
         let root = canonical(layer.source)?;
         let allowed = match layer.allowed_root {
             Some(path) => canonical(path)?,
             None => root.clone(),
         };
-        let mut walk = Walk { tar: writer.tar(), allowed: &allowed, mtime: layer.mtime, windows: layer.windows, blobs };
-        walk.directory(&root, &chroot, 0)?;
+        walk(&root, &chroot, &allowed, layer.windows, 0, &mut entries)?;
     }
-    let (written, _) = writer.finish(blobs).map_err(write)?;
-    Ok(written)
+    Ok(KodataPlan { entries, mtime: layer.mtime, windows: layer.windows })
 }
 
-/// Write the binary layer into `blobs` (gzip `level`).
-pub fn write_binary(layer: &BinaryLayer<'_>, blobs: &Path, level: u32) -> Result<WrittenLayer, LayerError> {
+impl KodataPlan {
+    /// A fingerprint of everything the layer's bytes depend on: entry names, and each file's
+    /// size, modification and change times and inode (a change to a file changes its ctime).
+    pub fn fingerprint(&self) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(format!("kodata-v1 {} {}\n", self.mtime, self.windows));
+        for entry in &self.entries {
+            hasher.update(entry.name.as_bytes());
+            if let Some((path, metadata)) = &entry.source {
+                hasher.update(format!(
+                    "\0{}\0{}\0{}.{}\0{}.{}\0{}\0{}",
+                    path.display(),
+                    metadata.len(),
+                    metadata.mtime(),
+                    metadata.mtime_nsec(),
+                    metadata.ctime(),
+                    metadata.ctime_nsec(),
+                    metadata.ino(),
+                    metadata.dev()
+                ));
+            }
+            hasher.update(b"\n");
+        }
+        hex::encode(hasher.finalize())
+    }
+
+    /// Write the planned layer into `blobs`.
+    pub fn write(&self, blobs: &Path, compression: Compression) -> Result<WrittenLayer, LayerError> {
+        let write_error = |error| LayerError::Write(blobs.to_owned(), error);
+        let mut writer = LayerWriter::create(blobs, compression).map_err(write_error)?;
+        for entry in &self.entries {
+            match &entry.source {
+                None => {
+                    writer.tar().append_empty(&Header::directory(&entry.name, MODE, self.mtime)).map_err(write_error)?
+                }
+                Some((path, metadata)) => {
+                    let file = File::open(path).map_err(|error| LayerError::Read(path.clone(), error))?;
+                    let mut header = Header::file(&entry.name, MODE, self.mtime, metadata.len());
+                    if self.windows {
+                        header.pax_records.insert("MSWINDOWS.rawsd".to_owned(), WINDOWS_RAW_SD.as_bytes().to_vec());
+                    }
+                    writer.tar().append(&header, io::BufReader::new(file)).map_err(write_error)?;
+                }
+            }
+        }
+        let (written, _) = writer.finish(blobs).map_err(write_error)?;
+        Ok(written)
+    }
+}
+
+/// Add the entries of `host` (a real directory) under `chroot`, in lexical order like Go's
+/// `filepath.Walk`, following symlinks that stay inside `allowed`.
+fn walk(
+    host: &Path,
+    chroot: &str,
+    allowed: &Path,
+    windows: bool,
+    depth: usize,
+    entries: &mut Vec<PlannedEntry>,
+) -> Result<(), LayerError> {
+    if depth > MAX_DEPTH {
+        return Err(LayerError::TooDeep(host.to_owned()));
+    }
+    let mut names: Vec<_> = std::fs::read_dir(host)
+        .map_err(|error| LayerError::Read(host.to_owned(), error))?
+        .map(|entry| entry.map(|entry| entry.file_name()))
+        .collect::<Result<_, _>>()
+        .map_err(|error| LayerError::Read(host.to_owned(), error))?;
+    names.sort();
+    for name in names {
+        let path = host.join(&name);
+        let image_path = format!("{chroot}/{}", name.to_string_lossy());
+        let metadata = path.symlink_metadata().map_err(|error| LayerError::Read(path.clone(), error))?;
+        let (target, metadata) = if metadata.file_type().is_symlink() {
+            if windows {
+                continue;
+            }
+            let target = path.canonicalize().map_err(|_| LayerError::BrokenSymlink(path.clone()))?;
+            if !target.starts_with(allowed) {
+                return Err(LayerError::SymlinkEscapes { link: path, root: allowed.to_owned(), target });
+            }
+            let metadata = target.metadata().map_err(|error| LayerError::Read(target.clone(), error))?;
+            (target, metadata)
+        } else {
+            (path, metadata)
+        };
+        if metadata.is_dir() {
+            if host.starts_with(&target) {
+                return Err(LayerError::BrokenSymlink(target));
+            }
+            entries.push(PlannedEntry { name: image_path.clone(), source: None });
+            walk(&target, &image_path, allowed, windows, depth + 1, entries)?;
+        } else if metadata.is_file() {
+            entries.push(PlannedEntry { name: image_path, source: Some((target, metadata)) });
+        } else {
+            return Err(LayerError::UnsupportedEntry(target));
+        }
+    }
+    Ok(())
+}
+
+/// Write the binary layer into `blobs`.
+pub fn write_binary(
+    layer: &BinaryLayer<'_>,
+    blobs: &Path,
+    compression: Compression,
+) -> Result<WrittenLayer, LayerError> {
     let write = |error| LayerError::Write(blobs.to_owned(), error);
-    let mut writer = LayerWriter::create(blobs, level).map_err(write)?;
+    let mut writer = LayerWriter::create(blobs, compression).map_err(write)?;
     let mut name = format!("{APP_DIRECTORY}/{}", layer.app_name);
     let directories: &[&str] = if layer.windows {
         name = format!("Files{name}");
@@ -112,73 +229,4 @@ pub fn write_binary(layer: &BinaryLayer<'_>, blobs: &Path, level: u32) -> Result
 
 fn canonical(path: &Path) -> Result<PathBuf, LayerError> {
     path.canonicalize().map_err(|error| LayerError::Read(path.to_owned(), error))
-}
-
-struct Walk<'a, W: io::Write> {
-    tar: &'a mut TarWriter<W>,
-    allowed: &'a Path,
-    mtime: i64,
-    windows: bool,
-    blobs: &'a Path,
-}
-
-impl<W: io::Write> Walk<'_, W> {
-    /// Add the entries of `host` (a real directory) under `chroot`, in lexical order like Go's
-    /// `filepath.Walk`, following symlinks that stay inside the allowed root.
-    fn directory(&mut self, host: &Path, chroot: &str, depth: usize) -> Result<(), LayerError> {
-        if depth > MAX_DEPTH {
-            return Err(LayerError::TooDeep(host.to_owned()));
-        }
-        let mut names: Vec<_> = std::fs::read_dir(host)
-            .map_err(|error| LayerError::Read(host.to_owned(), error))?
-            .map(|entry| entry.map(|entry| entry.file_name()))
-            .collect::<Result<_, _>>()
-            .map_err(|error| LayerError::Read(host.to_owned(), error))?;
-        names.sort();
-        for name in names {
-            let path = host.join(&name);
-            let image_path = format!("{chroot}/{}", name.to_string_lossy());
-            let metadata = path.symlink_metadata().map_err(|error| LayerError::Read(path.clone(), error))?;
-            let (target, metadata) = if metadata.file_type().is_symlink() {
-                if self.windows {
-                    continue;
-                }
-                let target = path.canonicalize().map_err(|_| LayerError::BrokenSymlink(path.clone()))?;
-                if !target.starts_with(self.allowed) {
-                    return Err(LayerError::SymlinkEscapes { link: path, root: self.allowed.to_owned(), target });
-                }
-                let metadata = target.metadata().map_err(|error| LayerError::Read(target.clone(), error))?;
-                (target, metadata)
-            } else {
-                (path, metadata)
-            };
-            if metadata.is_dir() {
-                if host.starts_with(&target) {
-                    return Err(LayerError::BrokenSymlink(target));
-                }
-                self.tar
-                    .append_empty(&Header::directory(&image_path, MODE, self.mtime))
-                    .map_err(|e| self.write_error(e))?;
-                self.directory(&target, &image_path, depth + 1)?;
-            } else if metadata.is_file() {
-                self.file(&target, &image_path, metadata.len())?;
-            } else {
-                return Err(LayerError::UnsupportedEntry(target));
-            }
-        }
-        Ok(())
-    }
-
-    fn file(&mut self, host: &Path, image_path: &str, size: u64) -> Result<(), LayerError> {
-        let file = File::open(host).map_err(|error| LayerError::Read(host.to_owned(), error))?;
-        let mut header = Header::file(image_path, MODE, self.mtime, size);
-        if self.windows {
-            header.pax_records = BTreeMap::from([("MSWINDOWS.rawsd".to_owned(), WINDOWS_RAW_SD.as_bytes().to_vec())]);
-        }
-        self.tar.append(&header, io::BufReader::new(file)).map_err(|error| self.write_error(error))
-    }
-
-    fn write_error(&self, error: io::Error) -> LayerError {
-        LayerError::Write(self.blobs.to_owned(), error)
-    }
 }

@@ -8,6 +8,7 @@ pub mod cache;
 pub mod capabilities;
 pub mod go;
 pub mod gobuilder;
+pub mod layer_cache;
 pub mod layers;
 pub mod package;
 pub mod templating;
@@ -56,6 +57,10 @@ pub struct PlatformBuild {
     pub app_path: String,
     /// The binary's Go build information, or why it could not be read.
     pub build_info: Result<Arc<BuildInfo>, String>,
+    /// Whether `go build` wrote a new binary (false when the output was already up to date).
+    pub relinked: bool,
+    /// Whether both layers came from the layer cache (neither tarred nor compressed).
+    pub layers_cached: bool,
     pub started: SystemTime,
     pub finished: SystemTime,
 }
@@ -106,6 +111,8 @@ pub enum BuildError {
         "base image `{base}` nests an index (`{digest}`, `{media_type}`) inside its index, which rko (like ko) does not support"
     )]
     NestedIndex { base: String, digest: Digest, media_type: String },
+    #[error("cannot build `{import_path}` with these layers: {message}")]
+    Compression { import_path: String, message: String },
     #[error("template `{template}` in {place}: {message}")]
     Template { template: String, place: String, message: String },
     #[error("cache directory `{}`: {message}", path.display())]

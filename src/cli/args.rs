@@ -153,6 +153,9 @@ pub struct BuildFlags {
     /// Base image for every import path (`builtin`, `scratch` or a registry reference)
     #[arg(long)]
     pub base_image: Option<String>,
+    /// Layer compression: `gzip` (default, level 1), `gzip:<level>`, `zstd` or `zstd:<level>`
+    #[arg(long, default_value = "gzip")]
+    pub compression: String,
 }
 
 /// ko's publish options (`pkg/commands/options/publish.go`).

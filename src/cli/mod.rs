@@ -20,7 +20,7 @@ use printer::Printer;
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let environment = Environment::capture();
-    let printer = Printer::new(environment.get(env::NO_COLOR).is_some());
+    let printer = Printer::new(environment.get(env::NO_COLOR).is_some(), cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {

@@ -8,11 +8,24 @@ use std::io::{IsTerminal, Write};
 pub struct Printer {
     color: bool,
     quiet: bool,
+    verbose: bool,
 }
 
 impl Printer {
-    pub fn new(no_color: bool) -> Printer {
-        Printer { color: !no_color && std::io::stderr().is_terminal(), quiet: false }
+    /// `verbose` (`-v`) adds [`Printer::detail`] lines.
+    pub fn new(no_color: bool, verbose: bool) -> Printer {
+        Printer { color: !no_color && std::io::stderr().is_terminal(), quiet: false, verbose }
+    }
+
+    pub fn verbose(&self) -> bool {
+        self.verbose
+    }
+
+    /// A status line shown only with `-v` (timings, cache and upload figures).
+    pub fn detail(&self, verb: &str, message: &str) {
+        if self.verbose {
+            self.status(verb, message);
+        }
     }
 
     /// `    Building example.com/app for linux/amd64`

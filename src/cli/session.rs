@@ -18,13 +18,14 @@ use crate::config;
 use crate::env::{self, Environment};
 use crate::publish::Published;
 use crate::registry::shared::SharedClient;
-use crate::report::{ImageReport, PushReport, Report};
+use crate::report::{ImageReport, PushReport, Report, Resources};
 
 pub struct Session {
     pub working_directory: PathBuf,
     pub build_settings: BuildSettings,
     builder: Arc<dyn Builder>,
     publishing: Publishing,
+    cache: Cache,
     printer: Printer,
 }
 
@@ -56,7 +57,7 @@ impl Session {
         let builder = wiring::make_builder(&build_settings, environment, &cache, registries.clone(), printer);
         let publishing =
             wiring::make_publisher(&publish_settings, &build_settings.platforms, &cache, &registries, environment)?;
-        Ok(Session { working_directory, build_settings, builder, publishing, printer })
+        Ok(Session { working_directory, build_settings, builder, publishing, cache, printer })
     }
 
     /// Qualify references (expanding `...` patterns) into distinct import paths, in order.
@@ -91,22 +92,53 @@ impl Session {
         origin: &(dyn Fn(&ImportPath) -> String + Sync),
     ) -> Result<Vec<Outcome>> {
         let (builder, publisher, printer) = (&self.builder, &self.publishing.publisher, self.printer);
+        for import_path in import_paths {
+            publisher.prepare(import_path);
+        }
         let outcomes = try_join_all(import_paths.iter().map(|import_path| async move {
             let result = async {
                 let built = builder.build(import_path).await?;
+                for platform in &built.platforms {
+                    printer.detail("Built", &describe_build(import_path, platform));
+                }
+                let started = std::time::Instant::now();
                 let published = publisher.publish(&built).await?;
-                Ok::<_, anyhow::Error>((built, published))
+                Ok::<_, anyhow::Error>(((built, published), started.elapsed()))
             }
             .await
-            .with_context(|| origin(import_path))?;
+            .map_err(|error| match origin(import_path) {
+                place if place.is_empty() => error,
+                place => error.context(place),
+            })?;
+            let (result, elapsed) = result;
             for note in &result.1.notes {
                 printer.note(note);
             }
-            printer.status("Published", &result.1.reference);
+            match printer.verbose() {
+                true => {
+                    printer.status("Published", &format!("{} (in {:.2} s)", result.1.reference, elapsed.as_secs_f64()))
+                }
+                false => printer.status("Published", &result.1.reference),
+            }
             Ok::<_, anyhow::Error>(result)
         }))
         .await?;
         publisher.close().await?;
+        if let Some(stats) = &self.publishing.push_stats {
+            let push = PushReport::from(stats.as_ref());
+            printer.detail(
+                "Uploaded",
+                &format!(
+                    "{} blobs ({:.1} MB), {} already in the registry, {} mounted, {} referrers",
+                    push.uploaded,
+                    push.uploaded_bytes as f64 / 1e6,
+                    push.existing,
+                    push.mounted,
+                    push.referrers
+                ),
+            );
+        }
+        self.cache.collect_garbage();
         Ok(outcomes)
     }
 
@@ -114,8 +146,9 @@ impl Session {
     pub fn report(&self, outcomes: &[Outcome]) -> Report {
         Report {
             images: outcomes.iter().map(|(built, published)| ImageReport::new(built, published)).collect(),
-            push: self.publishing.pusher.as_ref().map(|pusher| PushReport::from(&pusher.stats)),
+            push: self.publishing.push_stats.as_ref().map(|stats| PushReport::from(stats.as_ref())),
             resolved: Default::default(),
+            resources: Resources::now(),
         }
     }
 }
@@ -127,4 +160,15 @@ pub fn write_report(report: &Report, path: Option<&Path>) -> Result<()> {
         std::fs::write(path, bytes).with_context(|| format!("cannot write the report to `{}`", path.display()))?;
     }
     Ok(())
+}
+
+/// `example.com/app for linux/amd64 in 0.31 s (linked, layers written)`, for `-v`.
+fn describe_build(import_path: &ImportPath, platform: &crate::build::PlatformBuild) -> String {
+    let seconds = platform.finished.duration_since(platform.started).unwrap_or_default().as_secs_f64();
+    format!(
+        "{import_path} for {} in {seconds:.2} s ({}, {})",
+        platform.platform,
+        if platform.relinked { "linked" } else { "binary up to date" },
+        if platform.layers_cached { "layers from the cache" } else { "layers written" },
+    )
 }

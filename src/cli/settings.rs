@@ -16,6 +16,7 @@ use crate::config::KoConfig;
 use crate::env::{self, Environment};
 use crate::image::Platform;
 use crate::image::gotime::Time;
+use crate::image::layer::Compression;
 use crate::publish::NamingStyle;
 use crate::registry::reference::valid_tag;
 use crate::sbom::{self, SbomFormat};
@@ -48,6 +49,8 @@ pub struct BuildSettings {
     pub sbom_formats: Vec<SbomFormat>,
     /// `--sbom-dir`: also write the documents here.
     pub sbom_directory: Option<PathBuf>,
+    /// `--compression`: how rko's own layers are compressed.
+    pub compression: Compression,
 }
 
 /// Where images go.
@@ -107,6 +110,23 @@ fn key_values(entries: &[String], flag: &str) -> Result<BTreeMap<String, String>
             _ => bail!("{flag} `{entry}` must be `key=value`"),
         })
         .collect()
+}
+
+/// `--compression`: `gzip` (level 1, as ko: the fastest standard layers, the default),
+/// `gzip:<level>`, `zstd` (level 3) or `zstd:<level>`.
+fn compression(text: &str) -> Result<Compression> {
+    let (name, level) = text.split_once(':').unwrap_or((text, ""));
+    let invalid =
+        || anyhow::anyhow!("invalid --compression `{text}`: use `gzip`, `gzip:<0-9>`, `zstd` or `zstd:<1-19>`");
+    match (name, level) {
+        ("gzip", "") => Ok(Compression::Gzip(1)),
+        ("gzip", level) => level.parse().ok().filter(|l| *l <= 9).map(Compression::Gzip).ok_or_else(invalid),
+        ("zstd", "") => Ok(Compression::Zstd(3)),
+        ("zstd", level) => {
+            level.parse().ok().filter(|l| (1..=19).contains(l)).map(Compression::Zstd).ok_or_else(invalid)
+        }
+        _ => Err(invalid()),
+    }
 }
 
 /// The default cache directory: `RKO_CACHE_DIR`, `KOCACHE`, `$XDG_CACHE_HOME/rko`, `~/.cache/rko`.
@@ -263,6 +283,7 @@ pub fn build_settings(
         cache_directory: cache_directory(environment),
         sbom_formats: sbom::parse_formats(&flags.sbom)?,
         sbom_directory: flags.sbom_dir.as_ref().map(|path| working_directory.join(path)),
+        compression: compression(&flags.compression)?,
     };
     Ok((settings, warnings))
 }

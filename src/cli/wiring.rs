@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use super::printer::{Printer, StatusProgress};
 use super::settings::{BuildSettings, PublishSettings, Target};
@@ -30,12 +30,19 @@ use crate::publish::tarball::{ArchiveKind, ArchivePublisher, host_platform};
 use crate::publish::{Namer, Publisher};
 use crate::registry::auth::Keychain;
 use crate::registry::client::{ClientOptions, RetryPolicy};
-use crate::registry::pusher::Pusher;
+use crate::registry::pusher::PushStats;
 use crate::registry::shared::SharedClient;
 use crate::sbom::SbomBuilder;
 
-/// The gzip level for rko's own layers: ko's (`BestSpeed`), the fastest standard layers.
-pub const GZIP_LEVEL: u32 = 1;
+/// Where Linux distributions keep the system's CA bundle (the list Go's crypto/x509 uses).
+const SYSTEM_BUNDLES: [&str; 6] = [
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/pki/tls/cacert.pem",
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+    "/etc/ssl/cert.pem",
+];
 
 /// Registry client settings from the environment: docker config, GitHub token, extra CAs.
 pub fn client_options(environment: &Environment, insecure: bool) -> Result<ClientOptions> {
@@ -43,25 +50,20 @@ pub fn client_options(environment: &Environment, insecure: bool) -> Result<Clien
         .non_empty(env::DOCKER_CONFIG)
         .map(PathBuf::from)
         .or_else(|| environment.non_empty(env::HOME).map(|home| Path::new(home).join(".docker")));
-    let mut extra_roots = Vec::new();
+    // The system bundle (the first that exists, as Go looks for it), then the user's extras.
+    let mut root_files: Vec<PathBuf> =
+        SYSTEM_BUNDLES.iter().map(PathBuf::from).filter(|path| path.is_file()).take(1).collect();
     if let Some(file) = environment.non_empty(env::SSL_CERT_FILE) {
-        extra_roots.push(std::fs::read(file).with_context(|| format!("cannot read SSL_CERT_FILE `{file}`"))?);
+        root_files.push(PathBuf::from(file));
     }
-    if let Some(directories) = environment.non_empty(env::SSL_CERT_DIR) {
-        for directory in directories.split(':').filter(|d| !d.is_empty()) {
-            let entries =
-                std::fs::read_dir(directory).with_context(|| format!("cannot read SSL_CERT_DIR `{directory}`"))?;
-            for entry in entries.flatten() {
-                let bytes = std::fs::read(entry.path()).unwrap_or_default();
-                if bytes.windows(11).any(|window| window == b"-----BEGIN ") {
-                    extra_roots.push(bytes);
-                }
-            }
-        }
-    }
+    let root_directories = environment
+        .non_empty(env::SSL_CERT_DIR)
+        .map(|directories| directories.split(':').filter(|d| !d.is_empty()).map(PathBuf::from).collect())
+        .unwrap_or_default();
     Ok(ClientOptions {
         insecure,
-        extra_roots,
+        root_files,
+        root_directories,
         keychain: Keychain {
             config_directory,
             github_token: environment.non_empty(env::GITHUB_TOKEN).map(str::to_owned),
@@ -85,7 +87,7 @@ pub fn make_builder(
         settings.base_overrides.clone(),
         settings.platforms.clone(),
         cache.blobs().to_owned(),
-        Some(registries),
+        Some(Arc::new(registries)),
     ));
     let now = settings.creation_time.unwrap_or_else(|| {
         let seconds =
@@ -112,7 +114,7 @@ pub fn make_builder(
         },
         kodata_allowed_root: settings.kodata_allowed_root.clone(),
         jobs: settings.jobs,
-        gzip_level: GZIP_LEVEL,
+        compression: settings.compression,
         now,
     };
     let progress: Arc<dyn Progress> = Arc::new(StatusProgress(printer));
@@ -129,10 +131,10 @@ pub fn make_builder(
     })
 }
 
-/// The publisher for a run and, when it pushes, the pusher whose statistics the report shows.
+/// The publisher for a run and, when it pushes, the statistics the report shows.
 pub struct Publishing {
     pub publisher: Box<dyn Publisher>,
-    pub pusher: Option<Arc<Pusher>>,
+    pub push_stats: Option<Arc<PushStats>>,
 }
 
 /// ko's publisher choice: daemon or kind alone; otherwise layout, tarball and registry in that
@@ -145,14 +147,14 @@ pub fn make_publisher(
     environment: &Environment,
 ) -> Result<Publishing> {
     let namer = Namer { repository: settings.repository.clone(), style: settings.naming };
-    let remote: Arc<dyn RemoteBlobs> = registries.clone();
+    let remote: Arc<dyn RemoteBlobs> = Arc::new(registries.clone());
     let blobs = BlobFiles { remote: Some(remote), download_directory: Some(cache.blobs().to_owned()) };
     let first_platform = match platforms {
         PlatformRequest::List(list) if !list.is_empty() => list[0].clone(),
         _ => Platform::new("linux", "amd64", ""),
     };
     let mut publishers: Vec<Box<dyn Publisher>> = Vec::new();
-    let mut pusher = None;
+    let mut push_stats = None;
     match &settings.target {
         Target::Daemon(_) => {
             let api = DockerApi::from_host(environment.get(env::DOCKER_HOST)).map_err(anyhow::Error::msg)?;
@@ -190,14 +192,16 @@ pub fn make_publisher(
                 }
             }
             if matches!(settings.target, Target::Registry(_)) {
-                let shared = Arc::new(Pusher::new(registries.get()?, settings.jobs));
-                pusher = Some(shared.clone());
-                publishers.push(Box::new(RegistryPublisher {
-                    pusher: shared,
-                    namer: namer.clone(),
-                    tags: settings.tags.clone(),
-                    tag_only: settings.tag_only,
-                }));
+                let stats = Arc::new(PushStats::default());
+                push_stats = Some(stats.clone());
+                publishers.push(Box::new(RegistryPublisher::new(
+                    registries.clone(),
+                    settings.jobs,
+                    stats,
+                    namer.clone(),
+                    settings.tags.clone(),
+                    settings.tag_only,
+                )));
             }
         }
     }
@@ -210,5 +214,5 @@ pub fn make_publisher(
         Some(path) => Box::new(Recorder::new(publisher, path.clone())),
         None => publisher,
     };
-    Ok(Publishing { publisher, pusher })
+    Ok(Publishing { publisher, push_stats })
 }

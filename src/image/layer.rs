@@ -1,16 +1,17 @@
 //! Layers as immutable values (descriptor + diffID + where the bytes live) and the one-pass
-//! writer that produces them: tar entries → diffID hash → gzip → digest hash → file, never
-//! holding the layer in memory. Depends only on the rest of `image`.
+//! writer that produces them: tar entries → diffID hash → compression (gzip, or zstd) → digest
+//! hash → file, never holding the layer in memory. Depends only on the rest of `image`.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use flate2::Compression;
 use flate2::write::GzEncoder;
 
 use super::digest::{Digest, HashingWriter};
 use super::manifest::Descriptor;
+use super::media_type;
+use super::pgzip::ParallelGzEncoder;
 use super::tar::TarWriter;
 
 /// Where a blob's bytes can be read from.
@@ -32,8 +33,40 @@ pub struct Layer {
     pub source: BlobSource,
 }
 
+/// How layers are compressed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compression {
+    /// gzip at a level 0–9 (ko uses 1, `BestSpeed`), deflated in 1 MiB chunks on every core.
+    Gzip(u32),
+    /// gzip as one deflate stream on one thread (the built-in base's layers, pinned bytes).
+    GzipStream(u32),
+    /// zstd at a level 1–19, for registries and runtimes that take `tar+zstd` layers.
+    Zstd(i32),
+}
+
+impl Compression {
+    /// The layer media type for this compression in a manifest of `manifest_type`, if the
+    /// family has one (Docker's has no zstd layers).
+    pub fn layer_media_type(self, manifest_type: &str) -> Option<&'static str> {
+        match self {
+            Compression::Gzip(_) | Compression::GzipStream(_) => Some(media_type::gzip_layer_for(manifest_type)),
+            Compression::Zstd(_) if manifest_type == media_type::DOCKER_MANIFEST => None,
+            Compression::Zstd(_) => Some(media_type::OCI_LAYER_ZSTD),
+        }
+    }
+
+    /// A stable name (`gzip-1`, `zstd-3`) for cache keys.
+    pub fn name(self) -> String {
+        match self {
+            Compression::Gzip(level) => format!("gzip-{level}"),
+            Compression::GzipStream(level) => format!("gzip-stream-{level}"),
+            Compression::Zstd(level) => format!("zstd-{level}"),
+        }
+    }
+}
+
 /// The result of writing a layer: its compressed digest and size, and its diffID.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct WrittenLayer {
     pub digest: Digest,
     pub size: u64,
@@ -41,22 +74,49 @@ pub struct WrittenLayer {
     pub uncompressed_size: u64,
 }
 
-type Pipeline = TarWriter<HashingWriter<GzEncoder<HashingWriter<BufWriter<File>>>>>;
+type Sink = HashingWriter<BufWriter<File>>;
 
-/// Streams tar entries through both hashes and gzip into a temporary file in `directory`.
+/// A compression stage that can be finished to get its sink back.
+trait Encoder: Write + Send {
+    fn finish_stream(self: Box<Self>) -> io::Result<Sink>;
+}
+
+impl Encoder for ParallelGzEncoder<Sink> {
+    fn finish_stream(self: Box<Self>) -> io::Result<Sink> {
+        (*self).finish()
+    }
+}
+
+impl Encoder for GzEncoder<Sink> {
+    fn finish_stream(self: Box<Self>) -> io::Result<Sink> {
+        (*self).finish()
+    }
+}
+
+impl Encoder for zstd::stream::write::Encoder<'static, Sink> {
+    fn finish_stream(self: Box<Self>) -> io::Result<Sink> {
+        (*self).finish()
+    }
+}
+
+/// Streams tar entries through both hashes and the compressor into a temporary file in
+/// `directory`.
 pub struct LayerWriter {
-    tar: Pipeline,
+    tar: TarWriter<HashingWriter<Box<dyn Encoder>>>,
     temporary: tempfile::TempPath,
 }
 
 impl LayerWriter {
-    /// Start a layer in `directory` (which must exist) with gzip `level` (0–9).
-    pub fn create(directory: &Path, level: u32) -> io::Result<LayerWriter> {
+    /// Start a layer in `directory` (which must exist).
+    pub fn create(directory: &Path, compression: Compression) -> io::Result<LayerWriter> {
         let (file, temporary) = tempfile::Builder::new().prefix(".layer-").tempfile_in(directory)?.into_parts();
-        let compressed = HashingWriter::new(BufWriter::with_capacity(1 << 16, file));
-        let gzip = GzEncoder::new(compressed, Compression::new(level));
-        let tar = TarWriter::new(HashingWriter::new(gzip));
-        Ok(LayerWriter { tar, temporary })
+        let sink = HashingWriter::new(BufWriter::with_capacity(1 << 16, file));
+        let encoder: Box<dyn Encoder> = match compression {
+            Compression::Gzip(level) => Box::new(ParallelGzEncoder::new(sink, level)?),
+            Compression::GzipStream(level) => Box::new(GzEncoder::new(sink, flate2::Compression::new(level))),
+            Compression::Zstd(level) => Box::new(zstd::stream::write::Encoder::new(sink, level)?),
+        };
+        Ok(LayerWriter { tar: TarWriter::new(HashingWriter::new(encoder)), temporary })
     }
 
     pub fn tar(&mut self) -> &mut TarWriter<impl Write> {
@@ -67,8 +127,8 @@ impl LayerWriter {
     /// existing blob with that digest is identical by construction).
     pub fn finish(self, blobs: &Path) -> io::Result<(WrittenLayer, PathBuf)> {
         let uncompressed = self.tar.finish()?;
-        let (diff_id, uncompressed_size, gzip) = uncompressed.finish();
-        let compressed = gzip.finish()?;
+        let (diff_id, uncompressed_size, encoder) = uncompressed.finish();
+        let compressed = encoder.finish_stream()?;
         let (digest, size, buffered) = compressed.finish();
         let file = buffered.into_inner().map_err(io::IntoInnerError::into_error)?;
         drop(file);
@@ -92,19 +152,32 @@ mod tests {
     use super::*;
     use crate::image::tar::Header;
 
-    #[test]
-    fn written_layer_hashes_match_its_bytes() {
+    fn write(compression: Compression) -> (WrittenLayer, Vec<u8>, tempfile::TempDir) {
         let directory = tempfile::tempdir().unwrap();
-        let mut writer = LayerWriter::create(directory.path(), 1).unwrap();
+        let mut writer = LayerWriter::create(directory.path(), compression).unwrap();
         writer.tar().append(&Header::file("/a", 0o555, 0, 5), &b"hello"[..]).unwrap();
         let (layer, path) = writer.finish(directory.path()).unwrap();
-        let compressed = std::fs::read(&path).unwrap();
+        assert_eq!(path.file_name().unwrap().to_str().unwrap(), layer.digest.hex());
+        (layer, std::fs::read(&path).unwrap(), directory)
+    }
+
+    #[test]
+    fn gzip_layer_hashes_match_its_bytes() {
+        let (layer, compressed, _directory) = write(Compression::Gzip(1));
         assert_eq!(Digest::of(&compressed), layer.digest);
         assert_eq!(compressed.len() as u64, layer.size);
         let mut uncompressed = Vec::new();
         flate2::read::GzDecoder::new(&compressed[..]).read_to_end(&mut uncompressed).unwrap();
         assert_eq!(Digest::of(&uncompressed), layer.diff_id);
         assert_eq!(uncompressed.len(), 2048);
-        assert_eq!(path.file_name().unwrap().to_str().unwrap(), layer.digest.hex());
+    }
+
+    #[test]
+    fn zstd_layer_hashes_match_its_bytes() {
+        let (layer, compressed, _directory) = write(Compression::Zstd(3));
+        assert_eq!(Digest::of(&compressed), layer.digest);
+        let uncompressed = zstd::stream::decode_all(&compressed[..]).unwrap();
+        assert_eq!(Digest::of(&uncompressed), layer.diff_id);
+        assert_eq!(Compression::Zstd(3).layer_media_type(media_type::DOCKER_MANIFEST), None);
     }
 }

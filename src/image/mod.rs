@@ -1,6 +1,6 @@
 //! The OCI image model: digests, media types, platforms, descriptors, manifests, configs,
 //! layers, images and indexes, plus the byte-exact encoders (Go JSON, Go tar) that make rko's
-//! output match ko's.
+//! output match ko's, and the layer compressors (a parallel gzip, zstd).
 //!
 //! This module knows nothing of the network, of Go builds or of the command line.
 
@@ -12,6 +12,7 @@ pub mod gotime;
 pub mod layer;
 pub mod manifest;
 pub mod media_type;
+pub mod pgzip;
 pub mod platform;
 pub mod referrer;
 pub mod serde_util;

@@ -18,7 +18,7 @@ pub mod tarball;
 
 use async_trait::async_trait;
 
-use crate::build::Built;
+use crate::build::{Built, ImportPath};
 use crate::image::Digest;
 
 pub use namer::{Namer, NamingStyle};
@@ -51,6 +51,10 @@ pub enum PublishError {
 
 #[async_trait]
 pub trait Publisher: Send + Sync {
+    /// Called for each import path before it is built, so a publisher can get ready (connect,
+    /// authenticate) while `go build` runs.
+    fn prepare(&self, _import_path: &ImportPath) {}
+
     /// Publish one build; the returned reference is what `rko build` prints.
     async fn publish(&self, built: &Built) -> Result<Published, PublishError>;
 

@@ -12,6 +12,12 @@ pub struct MultiPublisher {
 
 #[async_trait]
 impl Publisher for MultiPublisher {
+    fn prepare(&self, import_path: &crate::build::ImportPath) {
+        for publisher in &self.publishers {
+            publisher.prepare(import_path);
+        }
+    }
+
     async fn publish(&self, built: &Built) -> Result<Published, PublishError> {
         let mut last: Option<Published> = None;
         for publisher in &self.publishers {

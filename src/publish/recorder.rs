@@ -35,6 +35,10 @@ impl Recorder {
 
 #[async_trait]
 impl Publisher for Recorder {
+    fn prepare(&self, import_path: &crate::build::ImportPath) {
+        self.inner.prepare(import_path);
+    }
+
     async fn publish(&self, built: &Built) -> Result<Published, PublishError> {
         let published = self.inner.publish(built).await?;
         let mut lines = vec![published.reference.clone()];

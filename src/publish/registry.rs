@@ -7,19 +7,55 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{Namer, PublishError, Published, Publisher};
-use crate::build::Built;
-use crate::registry::pusher::Pusher;
+use tokio::sync::OnceCell;
+
+use crate::build::{Built, ImportPath};
+use crate::registry::client::Scope;
+use crate::registry::pusher::{PushStats, Pusher};
 use crate::registry::reference::Repository;
+use crate::registry::shared::SharedClient;
 
 pub struct RegistryPublisher {
-    pub pusher: Arc<Pusher>,
+    pub registries: Arc<SharedClient>,
+    pub jobs: usize,
+    pub stats: Arc<PushStats>,
     pub namer: Namer,
     pub tags: Vec<String>,
     pub tag_only: bool,
+    pusher: OnceCell<Arc<Pusher>>,
+}
+
+impl RegistryPublisher {
+    pub fn new(
+        registries: Arc<SharedClient>,
+        jobs: usize,
+        stats: Arc<PushStats>,
+        namer: Namer,
+        tags: Vec<String>,
+        tag_only: bool,
+    ) -> Self {
+        RegistryPublisher { registries, jobs, stats, namer, tags, tag_only, pusher: OnceCell::new() }
+    }
+
+    async fn pusher(&self) -> Result<&Arc<Pusher>, PublishError> {
+        self.pusher
+            .get_or_try_init(|| async {
+                let client =
+                    self.registries.client().await.map_err(|error| PublishError::Registry(error.to_string()))?;
+                Ok(Arc::new(Pusher::new(client, self.jobs, self.stats.clone())))
+            })
+            .await
+    }
 }
 
 #[async_trait]
 impl Publisher for RegistryPublisher {
+    fn prepare(&self, import_path: &ImportPath) {
+        if let Ok(repository) = Repository::parse(&self.namer.name(import_path.as_str())) {
+            self.registries.warm_up(repository.registry().to_owned(), vec![Scope::push(repository.path())]);
+        }
+    }
+
     async fn publish(&self, built: &Built) -> Result<Published, PublishError> {
         let name = self.namer.name(built.import_path.as_str());
         let repository = Repository::parse(&name).map_err(|error| {
@@ -27,7 +63,8 @@ impl Publisher for RegistryPublisher {
         })?;
         let referrers: Vec<_> = built.attachments.iter().map(|attachment| attachment.referrer.clone()).collect();
         let legacy: Vec<_> = built.attachments.iter().filter_map(|attachment| attachment.legacy.clone()).collect();
-        self.pusher
+        self.pusher()
+            .await?
             .push(&repository, &built.artifact, &referrers, &legacy, &self.tags)
             .await
             .map_err(|error| PublishError::Registry(error.to_string()))?;

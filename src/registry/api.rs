@@ -17,7 +17,8 @@ use crate::image::{Digest, media_type};
 
 /// Largest manifest or config rko accepts from a registry.
 const MAX_DOCUMENT: u64 = 8 << 20;
-const STREAM_BUFFER: usize = 1 << 20;
+/// Streaming chunk size: small enough that buffers stay on the heap and are reused.
+const STREAM_BUFFER: usize = 256 << 10;
 
 /// Where an upload's bytes come from.
 #[derive(Clone, Debug)]

@@ -4,7 +4,8 @@
 //! credentials, and retries 408/429/5xx and dropped connections with backoff, honouring
 //! `Retry-After`. Authentication failures are never retried.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,8 +35,11 @@ impl Default for RetryPolicy {
 pub struct ClientOptions {
     /// `--insecure-registry`: plain HTTP and unverified TLS for every registry.
     pub insecure: bool,
-    /// PEM certificates trusted in addition to the system roots (`SSL_CERT_FILE`, `SSL_CERT_DIR`).
-    pub extra_roots: Vec<Vec<u8>>,
+    /// PEM files of trusted roots: the system bundle, then `SSL_CERT_FILE`. Read when the
+    /// client is created (in the background, see `SharedClient`).
+    pub root_files: Vec<PathBuf>,
+    /// `SSL_CERT_DIR`: every file in them is read too.
+    pub root_directories: Vec<PathBuf>,
     pub keychain: Keychain,
     pub retry: RetryPolicy,
 }
@@ -107,6 +111,57 @@ fn describe(error: &reqwest::Error) -> String {
     if error.is_timeout() { format!("timed out ({message})") } else { message }
 }
 
+/// The certificates of the root files and directories, each once.
+fn trusted_roots(options: &ClientOptions) -> Result<Vec<reqwest::Certificate>, RegistryError> {
+    let mut files = options.root_files.clone();
+    for directory in &options.root_directories {
+        let entries = std::fs::read_dir(directory).map_err(|error| RegistryError::Certificate {
+            path: directory.display().to_string(),
+            message: format!("cannot read SSL_CERT_DIR: {error}"),
+        })?;
+        let mut listed: Vec<PathBuf> =
+            entries.flatten().map(|entry| entry.path()).filter(|path| path.is_file()).collect();
+        listed.sort();
+        files.extend(listed);
+    }
+    let mut seen_files = HashSet::new();
+    let mut seen_certificates = HashSet::new();
+    let mut roots = Vec::new();
+    for path in files {
+        if !seen_files.insert(std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone())) {
+            continue;
+        }
+        let certificate_error =
+            |message: String| RegistryError::Certificate { path: path.display().to_string(), message };
+        let pem = std::fs::read_to_string(&path).map_err(|error| certificate_error(error.to_string()))?;
+        let fresh: String = pem_blocks(&pem)
+            .filter(|block| seen_certificates.insert(block.split_whitespace().collect::<String>()))
+            .collect::<Vec<_>>()
+            .join("\n");
+        if !fresh.is_empty() {
+            roots.extend(
+                reqwest::Certificate::from_pem_bundle(fresh.as_bytes())
+                    .map_err(|error| certificate_error(error.to_string()))?,
+            );
+        }
+    }
+    Ok(roots)
+}
+
+/// The `CERTIFICATE` blocks of a PEM text, markers included.
+fn pem_blocks(pem: &str) -> impl Iterator<Item = &str> {
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let mut rest = pem;
+    std::iter::from_fn(move || {
+        let start = rest.find(BEGIN)?;
+        let length = rest[start..].find(END)? + END.len();
+        let block = &rest[start..start + length];
+        rest = &rest[start + length..];
+        Some(block)
+    })
+}
+
 impl Client {
     pub fn new(options: ClientOptions) -> Result<Client, RegistryError> {
         let mut builder = reqwest::Client::builder()
@@ -114,12 +169,11 @@ impl Client {
             .connect_timeout(Duration::from_secs(5))
             .read_timeout(Duration::from_secs(60))
             .pool_idle_timeout(Duration::from_secs(30));
-        for pem in &options.extra_roots {
-            for certificate in reqwest::Certificate::from_pem_bundle(pem).map_err(|error| {
-                RegistryError::Certificate { path: "extra roots".into(), message: error.to_string() }
-            })? {
-                builder = builder.add_root_certificate(certificate);
-            }
+        // The roots are loaded from files rko names, each certificate once (the native-certs
+        // loader would also parse every file of /etc/ssl/certs: hundreds of duplicates).
+        builder = builder.tls_built_in_root_certs(false);
+        for certificate in trusted_roots(&options)? {
+            builder = builder.add_root_certificate(certificate);
         }
         if options.insecure {
             builder = builder.danger_accept_invalid_certs(true);
@@ -314,6 +368,14 @@ impl Client {
         self.http.get(realm).query(&query)
     }
 
+    /// Ping `registry` and get the credentials and token for `scopes` ahead of time (while
+    /// `go build` runs); failures are left for the real requests to report.
+    pub async fn warm_up(&self, registry: &str, scopes: &[Scope]) {
+        if let Ok(host) = self.host(registry).await {
+            let _ = self.authorization(registry, &host, scopes, false).await;
+        }
+    }
+
     /// Check `username`/`password` against `registry` (as `docker login` does) without using or
     /// changing the keychain.
     pub async fn verify_credentials(
@@ -455,6 +517,37 @@ fn parse_challenge(value: &str) -> Challenge {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_each_root_once_and_names_a_bad_file() {
+        let directory = tempfile::tempdir().unwrap();
+        let bundle =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/base/ca-certificates.crt")).unwrap();
+        let first = pem_blocks(&bundle).next().unwrap().to_owned();
+        let bundle_path = directory.path().join("bundle.crt");
+        std::fs::write(&bundle_path, &bundle).unwrap();
+        let certs = directory.path().join("certs");
+        std::fs::create_dir(&certs).unwrap();
+        // The same certificate again, reformatted, and a symlink to the bundle.
+        std::fs::write(certs.join("one.pem"), format!("comment\n{}\n", first.replace('\n', "\r\n"))).unwrap();
+        std::os::unix::fs::symlink(&bundle_path, certs.join("link.0")).unwrap();
+        let options = |files: Vec<PathBuf>, directories: Vec<PathBuf>| ClientOptions {
+            root_files: files,
+            root_directories: directories,
+            ..ClientOptions::default()
+        };
+        let roots = trusted_roots(&options(vec![bundle_path.clone()], vec![certs.clone()])).unwrap();
+        assert_eq!(roots.len(), pem_blocks(&bundle).count());
+        assert!(roots.len() > 100);
+
+        std::fs::write(certs.join("zz-bad.pem"), "-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n")
+            .unwrap();
+        let error = trusted_roots(&options(vec![bundle_path], vec![certs.clone()])).unwrap_err().to_string();
+        assert!(error.contains("zz-bad.pem"), "{error}");
+        let error =
+            trusted_roots(&options(Vec::new(), vec![directory.path().join("missing")])).unwrap_err().to_string();
+        assert!(error.contains("SSL_CERT_DIR") && error.contains("missing"), "{error}");
+    }
 
     #[test]
     fn parses_challenges() {

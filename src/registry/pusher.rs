@@ -1,5 +1,5 @@
 //! Pushing an artifact: every blob once per run (HEAD first, cross-repository mount from the
-//! base's repository when on the same registry, else a streaming upload), bounded by `-j`;
+//! base's repository when on the same registry, else a streaming upload), several at once;
 //! then configs, then image manifests, then the index, then tags — so a failure never leaves
 //! a tag pointing at something incomplete.
 
@@ -44,12 +44,25 @@ pub struct Pusher {
     client: Arc<Client>,
     jobs: usize,
     done: Mutex<HashMap<BlobKey, Arc<OnceCell<()>>>>,
-    pub stats: PushStats,
+    /// Per registry: whether it has the referrers API.
+    referrers_api: Mutex<HashMap<String, Arc<OnceCell<bool>>>>,
+    pub stats: Arc<PushStats>,
 }
 
+/// Requests are waiting on the network and the registry, not on our cores: at least this many
+/// run at once, whatever `-j` says (the registry's per-request work overlaps).
+const MIN_CONCURRENT_REQUESTS: usize = 8;
+
 impl Pusher {
-    pub fn new(client: Arc<Client>, jobs: usize) -> Pusher {
-        Pusher { client, jobs: jobs.max(1), done: Mutex::new(HashMap::new()), stats: PushStats::default() }
+    /// A pusher sending up to `max(jobs, 8)` requests at once.
+    pub fn new(client: Arc<Client>, jobs: usize, stats: Arc<PushStats>) -> Pusher {
+        Pusher {
+            client,
+            jobs: jobs.max(MIN_CONCURRENT_REQUESTS),
+            done: Mutex::new(HashMap::new()),
+            referrers_api: Mutex::new(HashMap::new()),
+            stats,
+        }
     }
 
     /// Push `artifact` to `repository` with its `referrers` and cosign `legacy` attachments, and
@@ -65,16 +78,12 @@ impl Pusher {
         let images = artifact.images();
         let mut blobs: Vec<Blob> = Vec::new();
         for image in &images {
-            for blob in self.blobs_of(image, repository)? {
-                if !blobs.iter().any(|known| known.digest == blob.digest) {
-                    blobs.push(blob);
-                }
-            }
+            blobs.extend(self.blobs_of(image, repository)?);
         }
-        futures::stream::iter(blobs.into_iter().map(|blob| self.push_blob(repository, blob)))
-            .buffer_unordered(self.jobs)
-            .try_collect::<Vec<()>>()
-            .await?;
+        blobs.extend(attachment_blobs(referrers, legacy));
+        let mut seen = std::collections::HashSet::new();
+        blobs.retain(|blob| seen.insert(blob.digest.clone()));
+        self.all(blobs.into_iter().map(|blob| self.push_blob(repository, blob)).collect()).await?;
         futures::stream::iter(images.iter().cloned().map(|image| async move {
             self.client
                 .put_manifest(repository, image.digest().as_str(), image.media_type(), image.manifest_bytes())
@@ -106,55 +115,94 @@ impl Pusher {
         Ok(())
     }
 
-    /// Push referrers (with the referrers-tag fallback where the API is missing), then cosign's
-    /// legacy attachment images under their `sha256-<hex>.sbom` tags.
+    /// Push the manifests of referrers (with the referrers-tag fallback where the API is
+    /// missing) and of cosign's legacy attachment images under their `sha256-<hex>.sbom` tags;
+    /// their blobs went up with the image's. Requests run concurrently, bounded by `-j`.
     async fn attach(
         &self,
         repository: &Repository,
         referrers: &[Referrer],
         legacy: &[LegacyAttachment],
     ) -> Result<(), RegistryError> {
-        let bytes_blob = |bytes: &[u8]| Blob {
-            digest: Digest::of(bytes),
-            size: bytes.len() as u64,
-            body: BlobBody::Bytes(bytes::Bytes::copy_from_slice(bytes)),
-            mount_from: None,
+        let legacy_tags = async {
+            self.all(
+                legacy
+                    .iter()
+                    .map(|attachment| async move {
+                        self.client
+                            .put_manifest(
+                                repository,
+                                &attachment.tag,
+                                media_type::OCI_MANIFEST,
+                                &attachment.manifest_bytes,
+                            )
+                            .await
+                    })
+                    .collect(),
+            )
+            .await
         };
+        futures::try_join!(self.put_referrers(repository, referrers), legacy_tags)?;
+        Ok(())
+    }
+
+    /// Put referrer manifests; where the registry did not acknowledge the subject (no
+    /// `OCI-Subject`) and has no referrers API, update the `sha256-<hex>` referrers tag.
+    async fn put_referrers(&self, repository: &Repository, referrers: &[Referrer]) -> Result<(), RegistryError> {
+        let acknowledged = self
+            .all(
+                referrers
+                    .iter()
+                    .map(|referrer| async move {
+                        let acknowledged = self
+                            .client
+                            .put_manifest(
+                                repository,
+                                referrer.digest().as_str(),
+                                media_type::OCI_MANIFEST,
+                                referrer.manifest_bytes(),
+                            )
+                            .await?;
+                        self.stats.referrers.fetch_add(1, Ordering::Relaxed);
+                        Ok((referrer, acknowledged))
+                    })
+                    .collect(),
+            )
+            .await?;
         let mut pending: Vec<(Digest, Vec<&Referrer>)> = Vec::new();
-        for referrer in referrers {
-            self.push_blob(repository, bytes_blob(EMPTY_CONFIG)).await?;
-            self.push_blob(repository, bytes_blob(&referrer.blob)).await?;
-            let acknowledged = self
-                .client
-                .put_manifest(
-                    repository,
-                    referrer.digest().as_str(),
-                    media_type::OCI_MANIFEST,
-                    referrer.manifest_bytes(),
-                )
-                .await?;
-            self.stats.referrers.fetch_add(1, Ordering::Relaxed);
-            if !acknowledged {
-                match pending.iter_mut().find(|(subject, _)| subject == &referrer.subject.digest) {
-                    Some((_, list)) => list.push(referrer),
-                    None => pending.push((referrer.subject.digest.clone(), vec![referrer])),
-                }
-            }
-        }
-        for (subject, list) in pending {
-            if self.client.referrers_supported(repository, &subject).await? {
+        for (referrer, acknowledged) in acknowledged {
+            if acknowledged {
                 continue;
             }
-            self.update_referrers_tag(repository, &subject, &list).await?;
+            match pending.iter_mut().find(|(subject, _)| subject == &referrer.subject.digest) {
+                Some((_, list)) => list.push(referrer),
+                None => pending.push((referrer.subject.digest.clone(), vec![referrer])),
+            }
         }
-        for attachment in legacy {
-            self.push_blob(repository, bytes_blob(&attachment.config_bytes)).await?;
-            self.push_blob(repository, bytes_blob(&attachment.blob)).await?;
-            self.client
-                .put_manifest(repository, &attachment.tag, media_type::OCI_MANIFEST, &attachment.manifest_bytes)
-                .await?;
+        if let Some((subject, _)) = pending.first()
+            && !self.referrers_api(repository, subject).await?
+        {
+            self.all(
+                pending.iter().map(|(subject, list)| self.update_referrers_tag(repository, subject, list)).collect(),
+            )
+            .await?;
         }
         Ok(())
+    }
+
+    /// Run futures at most `-j` at a time; the first error wins. (They are collected first:
+    /// lazily mapped iterators trip the compiler's `Send` checks in async traits.)
+    async fn all<T, F>(&self, futures: Vec<F>) -> Result<Vec<T>, RegistryError>
+    where
+        F: std::future::Future<Output = Result<T, RegistryError>>,
+    {
+        futures::stream::iter(futures).buffer_unordered(self.jobs).try_collect().await
+    }
+
+    /// Whether the repository's registry answers the referrers API (asked once per run).
+    async fn referrers_api(&self, repository: &Repository, subject: &Digest) -> Result<bool, RegistryError> {
+        let cell = self.referrers_api.lock().await.entry(repository.registry().to_owned()).or_default().clone();
+        cell.get_or_try_init(|| self.client.referrers_supported(repository, subject)).await.copied()
     }
 
     /// The OCI 1.1 referrers tag schema: `sha256-<subject hex>` tags an index of referrers.
@@ -252,4 +300,25 @@ impl Pusher {
         self.stats.uploaded_bytes.fetch_add(blob.size, Ordering::Relaxed);
         Ok(())
     }
+}
+
+/// The blobs of referrers and legacy attachments: the empty config, their payloads and configs.
+fn attachment_blobs(referrers: &[Referrer], legacy: &[LegacyAttachment]) -> Vec<Blob> {
+    if referrers.is_empty() && legacy.is_empty() {
+        return Vec::new();
+    }
+    let mut blobs: Vec<&[u8]> = vec![EMPTY_CONFIG];
+    blobs.extend(referrers.iter().map(|referrer| referrer.blob.as_slice()));
+    for attachment in legacy {
+        blobs.extend([attachment.config_bytes.as_slice(), attachment.blob.as_slice()]);
+    }
+    blobs
+        .into_iter()
+        .map(|bytes| Blob {
+            digest: Digest::of(bytes),
+            size: bytes.len() as u64,
+            body: BlobBody::Bytes(bytes::Bytes::copy_from_slice(bytes)),
+            mount_from: None,
+        })
+        .collect()
 }

@@ -1,12 +1,15 @@
-//! One registry client per run, created on first use (a build on the built-in base with no push
-//! never pays for TLS set-up), shared by base pulls, blob downloads and the pusher.
+//! One registry client per run, shared by base pulls, blob downloads and the pusher. It is
+//! created only when a registry is involved, on a background thread (loading the trusted roots
+//! takes a while), and [`SharedClient::warm_up`] pings registries and fetches tokens while
+//! `go build` runs, so pushing starts with everything ready.
 
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
 
 use async_trait::async_trait;
 
-use super::client::{Client, ClientOptions};
+use super::client::{Client, ClientOptions, Scope};
 use super::error::RegistryError;
 use super::pull::RegistryPuller;
 use crate::build::Base;
@@ -14,35 +17,82 @@ use crate::image::Digest;
 
 pub struct SharedClient {
     options: ClientOptions,
+    pending: Mutex<Option<JoinHandle<Result<Client, RegistryError>>>>,
     client: OnceLock<Result<Arc<Client>, String>>,
 }
 
 impl SharedClient {
     pub fn new(options: ClientOptions) -> SharedClient {
-        SharedClient { options, client: OnceLock::new() }
+        SharedClient { options, pending: Mutex::new(None), client: OnceLock::new() }
     }
 
+    /// Start creating the client in the background (idempotent).
+    pub fn start(&self) {
+        if self.client.get().is_some() {
+            return;
+        }
+        if let Ok(mut pending) = self.pending.lock()
+            && pending.is_none()
+        {
+            let options = self.options.clone();
+            *pending = Some(std::thread::spawn(move || Client::new(options)));
+        }
+    }
+
+    /// The client, waiting for the background creation if it is under way (blocking).
     pub fn get(&self) -> Result<Arc<Client>, RegistryError> {
         self.client
-            .get_or_init(|| Client::new(self.options.clone()).map(Arc::new).map_err(|error| error.to_string()))
+            .get_or_init(|| {
+                let pending = self.pending.lock().ok().and_then(|mut pending| pending.take());
+                let created = match pending {
+                    Some(handle) => handle.join().unwrap_or_else(|_| {
+                        Err(RegistryError::Certificate {
+                            path: "TLS set-up".into(),
+                            message: "the set-up thread panicked".into(),
+                        })
+                    }),
+                    None => Client::new(self.options.clone()),
+                };
+                created.map(Arc::new).map_err(|error| error.to_string())
+            })
             .clone()
             .map_err(|message| RegistryError::Certificate { path: "TLS set-up".into(), message })
     }
 
-    fn puller(&self) -> Result<RegistryPuller, String> {
-        Ok(RegistryPuller { client: self.get().map_err(|error| error.to_string())?, insecure: self.options.insecure })
+    /// The client, from async code.
+    pub async fn client(self: &Arc<Self>) -> Result<Arc<Client>, RegistryError> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.get())
+            .await
+            .map_err(|error| RegistryError::Certificate { path: "TLS set-up".into(), message: error.to_string() })?
+    }
+
+    /// In the background: create the client, ping `registry` and get a token for `scopes`.
+    pub fn warm_up(self: &Arc<Self>, registry: String, scopes: Vec<Scope>) {
+        self.start();
+        let this = self.clone();
+        tokio::spawn(async move {
+            if let Ok(client) = this.client().await {
+                client.warm_up(&registry, &scopes).await;
+            }
+        });
+    }
+
+    fn insecure(&self) -> bool {
+        self.options.insecure
     }
 }
 
 #[async_trait]
-impl crate::base::RegistryBases for SharedClient {
+impl crate::base::RegistryBases for Arc<SharedClient> {
     async fn base(&self, reference: &str) -> Result<Base, String> {
-        crate::base::RegistryBases::base(&self.puller()?, reference).await
+        let client = self.client().await.map_err(|error| error.to_string())?;
+        crate::base::RegistryBases::base(&RegistryPuller { client, insecure: self.insecure() }, reference).await
     }
 }
 
 #[async_trait]
-impl crate::publish::blobs::RemoteBlobs for SharedClient {
+impl crate::publish::blobs::RemoteBlobs for Arc<SharedClient> {
     async fn download(
         &self,
         repository: &str,
@@ -50,6 +100,8 @@ impl crate::publish::blobs::RemoteBlobs for SharedClient {
         digest: &Digest,
         destination: &Path,
     ) -> Result<(), String> {
-        crate::publish::blobs::RemoteBlobs::download(&self.puller()?, repository, insecure, digest, destination).await
+        let client = self.client().await.map_err(|error| error.to_string())?;
+        let puller = RegistryPuller { client, insecure: self.insecure() };
+        crate::publish::blobs::RemoteBlobs::download(&puller, repository, insecure, digest, destination).await
     }
 }

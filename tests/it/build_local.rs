@@ -4,16 +4,11 @@
 
 use std::path::Path;
 
-use crate::support::{Workspace, build_ok, command, digest_of, layout_image, run, tempdir};
+use crate::support::{HELLO_NAME, Workspace, build_ok, command, digest_of, hello, layout_image, run, tempdir};
 
 /// The built-in base's linux/amd64 image. It must not change unless the base does (then
 /// update this value and say why in the commit).
 const BUILTIN_AMD64_DIGEST: &str = "sha256:6ff4c722aea8f515f67f00ae573bfc98a9b6df617ebc442413bc7fe82e392bc8";
-const HELLO_NAME: &str = "hello-124ec4359fcc3b362d8aa16b0f28dd36";
-
-fn hello() -> Workspace {
-    Workspace::copy_of("examples/hello")
-}
 
 /// Unpack `layout:reference` with umoci and return the rootfs.
 fn unpack(layout: &Path, reference: &str) -> tempfile::TempDir {

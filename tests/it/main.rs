@@ -3,6 +3,7 @@
 //! them.
 
 mod build_local;
+mod cache;
 mod platforms;
 mod proxy;
 mod registry;

@@ -5,22 +5,10 @@
 
 use std::path::Path;
 
-use crate::support::{Workspace, command, crane, digest_of, layout_blob, layout_image, peers, run, tempdir, unique};
-
-const HELLO_NAME: &str = "hello-124ec4359fcc3b362d8aa16b0f28dd36";
-
-fn hello() -> Workspace {
-    Workspace::copy_of("examples/hello")
-}
-
-fn build_report(workspace: &Workspace, arguments: &[&str], env: &[(&str, &str)]) -> serde_json::Value {
-    let mut rko = workspace.rko(&["build", "--json"]);
-    rko.args(arguments);
-    for (key, value) in env {
-        rko.env(key, value);
-    }
-    serde_json::from_str(&run(&mut rko).success()).expect("JSON report")
-}
+use crate::support::{
+    HELLO_NAME, Workspace, build_json, command, crane, digest_of, hello, layout_blob, layout_image, peers, run,
+    tempdir, unique,
+};
 
 /// Unpack a gzip layer blob of an OCI layout into `destination`.
 fn extract_layer(layout: &Path, digest: &str, destination: &Path) {
@@ -80,7 +68,7 @@ fn two_platforms_pushed_as_an_index_run_on_both() {
     let repository = format!("{registry}/{}", unique("multi"));
     let workspace = hello();
     let report =
-        build_report(&workspace, &["--platform=linux/amd64,linux/arm64", "."], &[("KO_DOCKER_REPO", &repository)]);
+        build_json(&workspace, &["--platform=linux/amd64,linux/arm64", "."], &[("KO_DOCKER_REPO", &repository)]);
     let reference = report["images"][0]["reference"].as_str().unwrap();
     let index: serde_json::Value = serde_json::from_str(&crane(&["manifest", reference])).unwrap();
     assert_eq!(index["mediaType"], "application/vnd.oci.image.index.v1+json");
@@ -115,7 +103,7 @@ fn all_builds_every_real_platform_of_the_base_in_order() {
     let base = crane_index(registry, &["linux/arm64", "unknown/unknown", "linux/amd64", "linux/arm/v7"]);
     let workspace = hello();
     let layout = workspace.path().join("layout");
-    let report = build_report(
+    let report = build_json(
         &workspace,
         &["--push=false", "--platform=all", "--oci-layout-path", layout.to_str().unwrap(), "."],
         &[("KO_DEFAULTBASEIMAGE", &base)],
@@ -127,7 +115,7 @@ fn all_builds_every_real_platform_of_the_base_in_order() {
 
     // A Docker manifest list base gives a Docker manifest list of Docker images.
     let docker_base = crane_index_of(registry, &["linux/amd64", "linux/arm64"], true);
-    let docker_report = build_report(
+    let docker_report = build_json(
         &workspace,
         &["--push=false", "--platform=all", "--oci-layout-path", layout.to_str().unwrap(), "."],
         &[("KO_DEFAULTBASEIMAGE", &docker_base)],
@@ -139,13 +127,19 @@ fn all_builds_every_real_platform_of_the_base_in_order() {
     assert_eq!(child.manifest["mediaType"], "application/vnd.docker.distribution.manifest.v2+json");
     let layers = child.manifest["layers"].as_array().unwrap();
     assert!(layers.iter().all(|l| l["mediaType"] == "application/vnd.docker.image.rootfs.diff.tar.gzip"), "{layers:?}");
+
+    // Docker images have no zstd layer type.
+    let mut zstd = workspace.rko(&["build", "--push=false", "--compression=zstd", "."]);
+    let error = run(zstd.env("KO_DEFAULTBASEIMAGE", &docker_base)).failure();
+    assert!(error.contains("has no zstd layer type; use an OCI base or --compression=gzip"), "{error}");
+    assert_eq!(error.lines().filter(|line| line.starts_with("error")).count(), 1, "{error}");
 }
 
 #[test]
 fn variants_set_goarm_and_goamd64() {
     let workspace = hello();
     let layout = workspace.path().join("layout");
-    let report = build_report(
+    let report = build_json(
         &workspace,
         &["--push=false", "--platform=linux/arm/v7,linux/amd64/v3", "--oci-layout-path", layout.to_str().unwrap(), "."],
         &[("KO_DEFAULTBASEIMAGE", "scratch")],
@@ -179,7 +173,7 @@ fn programs_and_platforms_build_at_once_and_print_in_argument_order() {
             ("lib/lib.go", "package lib\n"),
         ],
     );
-    let report = build_report(
+    let report = build_json(
         &workspace,
         &["--push=false", "-j", "4", "--platform=linux/amd64,linux/arm64", "./cmd/beta", "./cmd/alpha"],
         &[],
@@ -284,7 +278,7 @@ fn windows_images_use_kos_layout() {
     let base = crane_index(registry, &["windows/amd64:10.0.20348.2227"]);
     let workspace = hello();
     let layout = workspace.path().join("layout");
-    let report = build_report(
+    let report = build_json(
         &workspace,
         &["--push=false", "--platform=windows/amd64:10.0.20348", "--oci-layout-path", layout.to_str().unwrap(), "."],
         &[("KO_DEFAULTBASEIMAGE", &base)],

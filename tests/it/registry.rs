@@ -7,23 +7,7 @@
 use std::time::{Duration, Instant};
 
 use crate::proxy::{Action, FaultProxy};
-use crate::support::{Workspace, command, crane, digest_of, peers, run, tempdir, unique};
-
-const HELLO_NAME: &str = "hello-124ec4359fcc3b362d8aa16b0f28dd36";
-
-fn hello() -> Workspace {
-    Workspace::copy_of("examples/hello")
-}
-
-/// `rko build --json` with extra environment; returns the parsed report.
-fn build_json(workspace: &Workspace, arguments: &[&str], env: &[(&str, &str)]) -> serde_json::Value {
-    let mut rko = workspace.rko(&["build", "--json"]);
-    rko.args(arguments);
-    for (key, value) in env {
-        rko.env(key, value);
-    }
-    serde_json::from_str(&run(&mut rko).success()).expect("the report is JSON")
-}
+use crate::support::{HELLO_NAME, build_json, command, crane, digest_of, hello, peers, run, tempdir, unique};
 
 /// A three-platform base index made with crane (not rko): one small layer per platform.
 fn crane_base(registry: &str) -> String {

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use crate::support::{Workspace, command, crane, digest_of, peers, run, tempdir, unique};
+use crate::support::{Workspace, build_json, command, crane, digest_of, peers, run, tempdir, unique};
 
 fn with_dependency() -> Workspace {
     Workspace::module(
@@ -29,15 +29,6 @@ fn add_requirement(workspace: &Workspace) {
     let go_mod = std::fs::read_to_string(workspace.path().join("go.mod")).unwrap();
     workspace
         .write("go.mod", &format!("{go_mod}\nrequire example.com/dep v1.2.3\n\nreplace example.com/dep => ./dep\n"));
-}
-
-fn build_json(workspace: &Workspace, arguments: &[&str], env: &[(&str, &str)]) -> serde_json::Value {
-    let mut rko = workspace.rko(&["build", "--json"]);
-    rko.args(arguments);
-    for (key, value) in env {
-        rko.env(key, value);
-    }
-    serde_json::from_str(&run(&mut rko).success()).expect("JSON report")
 }
 
 fn read_json(path: &Path) -> serde_json::Value {

@@ -198,6 +198,24 @@ pub fn run(command: &mut Command) -> Run {
     Run { output, description }
 }
 
+/// The repository name rko gives `examples/hello` (`hello-<md5 of its import path>`).
+pub const HELLO_NAME: &str = "hello-124ec4359fcc3b362d8aa16b0f28dd36";
+
+/// A private copy of `examples/hello`.
+pub fn hello() -> Workspace {
+    Workspace::copy_of("examples/hello")
+}
+
+/// `rko build --json` with extra arguments and environment; returns the parsed report.
+pub fn build_json(workspace: &Workspace, arguments: &[&str], env: &[(&str, &str)]) -> serde_json::Value {
+    let mut rko = workspace.rko(&["build", "--json"]);
+    rko.args(arguments);
+    for (key, value) in env {
+        rko.env(key, value);
+    }
+    serde_json::from_str(&run(&mut rko).success()).expect("the report is JSON")
+}
+
 /// Build and return the single line rko printed.
 pub fn build_ok(workspace: &Workspace, arguments: &[&str]) -> String {
     let stdout = run(&mut workspace.rko(arguments)).success();

@@ -1,0 +1,95 @@
+//! The layer cache: a layer's digest, size and diffID, keyed by what its bytes depend on (for
+//! the binary layer the Go build ID, app name, platform layout, capabilities and compression;
+//! for kodata a fingerprint of its files). A hit means the layer is neither re-tarred nor
+//! re-compressed — and if the registry has the blob, never read. Entries are written with an
+//! atomic rename and record the blob file's identity (size, times, inode), so a torn or stale
+//! entry, or a blob changed behind the cache's back, is detected and the layer rebuilt.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::image::layer::WrittenLayer;
+
+#[derive(Clone, Debug)]
+pub struct LayerCache {
+    entries: PathBuf,
+    blobs: PathBuf,
+}
+
+/// What identifies the blob file an entry was written for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct BlobIdentity {
+    size: u64,
+    modified: (i64, i64),
+    changed: (i64, i64),
+    inode: u64,
+}
+
+impl BlobIdentity {
+    fn of(path: &Path) -> Option<BlobIdentity> {
+        let metadata = std::fs::metadata(path).ok()?;
+        Some(BlobIdentity {
+            size: metadata.len(),
+            modified: (metadata.mtime(), metadata.mtime_nsec()),
+            changed: (metadata.ctime(), metadata.ctime_nsec()),
+            inode: metadata.ino(),
+        })
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Entry {
+    layer: WrittenLayer,
+    blob: BlobIdentity,
+}
+
+impl LayerCache {
+    /// Entries in `entries` (an existing directory), for blobs in `blobs`.
+    pub fn at(entries: &Path, blobs: &Path) -> LayerCache {
+        LayerCache { entries: entries.to_owned(), blobs: blobs.to_owned() }
+    }
+
+    /// A key from the parts a layer's bytes depend on.
+    pub fn key(parts: &[&str]) -> String {
+        let mut hasher = Sha256::new();
+        for part in parts {
+            hasher.update(part.as_bytes());
+            hasher.update([0]);
+        }
+        hex::encode(hasher.finalize())
+    }
+
+    fn entry_path(&self, key: &str) -> PathBuf {
+        self.entries.join(format!("{key}.json"))
+    }
+
+    /// The cached layer for `key`, if its entry is whole and its blob is the file it recorded.
+    pub fn get(&self, key: &str) -> Option<WrittenLayer> {
+        let path = self.entry_path(key);
+        let entry: Entry = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
+        let blob = self.blobs.join(entry.layer.digest.hex());
+        if BlobIdentity::of(&blob)? != entry.blob || entry.blob.size != entry.layer.size {
+            return None;
+        }
+        // Record the use, so garbage collection keeps what is still needed.
+        if let Ok(file) = std::fs::File::options().append(true).open(&path) {
+            let _ = file.set_modified(SystemTime::now());
+        }
+        Some(entry.layer)
+    }
+
+    /// Remember `layer` (whose blob is already in place) under `key`.
+    pub fn put(&self, key: &str, layer: &WrittenLayer) -> std::io::Result<()> {
+        let blob = BlobIdentity::of(&self.blobs.join(layer.digest.hex()))
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "the layer's blob is missing"))?;
+        let bytes = serde_json::to_vec(&Entry { layer: layer.clone(), blob }).map_err(std::io::Error::other)?;
+        let mut temporary = tempfile::Builder::new().prefix(".entry-").tempfile_in(&self.entries)?;
+        std::io::Write::write_all(&mut temporary, &bytes)?;
+        temporary.persist(self.entry_path(key)).map_err(|error| error.error)?;
+        Ok(())
+    }
+}

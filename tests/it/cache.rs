@@ -1,0 +1,203 @@
+//! The build and layer caches: a no-change rebuild neither relinks, compresses nor uploads;
+//! a run killed while writing a layer leaves a cache the next run uses correctly; two runs
+//! sharing a cache both produce correct images; corrupted entries and blobs are detected and
+//! rebuilt; and `--compression` picks the layers' codec.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::support::{Workspace, build_json, command, crane, digest_of, hello, peers, run, unique};
+
+fn platform(report: &serde_json::Value) -> &serde_json::Value {
+    &report["images"][0]["platforms"][0]
+}
+
+#[test]
+fn no_change_rebuild_neither_relinks_compresses_nor_uploads() {
+    let repository = format!("{}/{}", peers().get("RKO_TEST_REGISTRY"), unique("nochange"));
+    let workspace = hello();
+    let env = [("KO_DOCKER_REPO", repository.as_str())];
+    let first = build_json(&workspace, &["."], &env);
+    assert_eq!(
+        (platform(&first)["relinked"].as_bool(), platform(&first)["layers_cached"].as_bool()),
+        (Some(true), Some(false))
+    );
+    let mut verbose = workspace.rko(&["build", "-v", "--json", "."]);
+    verbose.env("KO_DOCKER_REPO", &repository);
+    let verbose = run(&mut verbose);
+    let second: serde_json::Value = serde_json::from_str(&verbose.success()).expect("JSON report");
+    let talk = verbose.stderr();
+    assert!(
+        talk.contains("for linux/amd64 in ") && talk.contains("(binary up to date, layers from the cache)"),
+        "{talk}"
+    );
+    assert!(talk.contains("Uploaded 0 blobs (0.0 MB), 7 already in the registry"), "{talk}");
+    assert_eq!(platform(&second)["relinked"], false, "{second}");
+    assert_eq!(platform(&second)["layers_cached"], true, "{second}");
+    assert_eq!(second["push"]["uploaded"], 0);
+    assert_eq!(second["images"][0]["digest"], first["images"][0]["digest"]);
+
+    // `--report FILE` writes the same report and keeps the reference on stdout.
+    let report_path = workspace.path().join("report.json");
+    let mut reported = workspace.rko(&["build", "--report", report_path.to_str().unwrap(), "."]);
+    let stdout = run(reported.env("KO_DOCKER_REPO", &repository)).success();
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    assert_eq!(stdout.trim(), report["images"][0]["reference"].as_str().unwrap());
+    assert_eq!(report["push"]["uploaded_bytes"], 0, "{report}");
+    assert!(report["resources"]["peak_rss_bytes"].as_u64().unwrap() > 1 << 20, "{report}");
+
+    let main = std::fs::read_to_string(workspace.path().join("main.go")).unwrap();
+    workspace.write("main.go", &main.replace("hello from rko's example app", "hello again from rko's example app"));
+    let edited = build_json(&workspace, &["."], &env);
+    assert_eq!(
+        (platform(&edited)["relinked"].as_bool(), platform(&edited)["layers_cached"].as_bool()),
+        (Some(true), Some(false))
+    );
+    assert!(edited["push"]["uploaded"].as_u64().unwrap() >= 2, "the new binary layer and config: {edited}");
+    assert_ne!(edited["images"][0]["digest"], first["images"][0]["digest"]);
+}
+
+#[test]
+fn a_run_killed_mid_write_leaves_a_usable_cache() {
+    let workspace = hello();
+    // Enough incompressible kodata that writing its layer takes a while.
+    let random = std::fs::File::create(workspace.path().join("kodata/noise.bin")).unwrap();
+    run(command("head").args(["-c", "48000000", "/dev/urandom"]).stdout(random)).success();
+    let layout = workspace.path().join("layout");
+    let arguments =
+        ["build", "--push=false", "--compression=gzip:9", "--oci-layout-path", layout.to_str().unwrap(), "."];
+    let mut child = workspace.rko(&arguments).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let blobs = workspace.cache.path().join("blobs/sha256");
+    let started = Instant::now();
+    let writing = loop {
+        let partial = std::fs::read_dir(&blobs).into_iter().flatten().flatten().any(|entry| {
+            entry.file_name().to_string_lossy().starts_with(".layer-")
+                && entry.metadata().is_ok_and(|m| m.len() > 1 << 20)
+        });
+        if partial || started.elapsed() > Duration::from_secs(120) || child.try_wait().unwrap().is_some() {
+            break partial;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(writing, "the run was not caught writing a layer");
+    assert!(!layout.join("index.json").exists(), "the killed run got as far as publishing");
+
+    let after_crash = build_json(&workspace, &arguments[1..], &[]);
+    let clean = Workspace { directory: tempfile::tempdir().unwrap(), cache: tempfile::tempdir().unwrap() };
+    std::fs::remove_dir(clean.directory.path()).unwrap();
+    let mut copy = command("cp");
+    run(copy.arg("-a").arg(workspace.path()).arg(clean.directory.path())).success();
+    std::fs::remove_dir_all(clean.path().join("layout")).unwrap();
+    let fresh = build_json(&clean, &arguments[1..], &[]);
+    assert_eq!(after_crash["images"][0]["digest"], fresh["images"][0]["digest"], "the crash changed the image");
+}
+
+#[test]
+fn concurrent_runs_sharing_a_cache_both_produce_correct_images() {
+    let registry = peers().get("RKO_TEST_REGISTRY");
+    let workspace = hello();
+    let shared = tempfile::tempdir().unwrap();
+    for round in 0..2 {
+        let main = std::fs::read_to_string(workspace.path().join("main.go")).unwrap();
+        workspace.write("main.go", &format!("{main}\n// round {round}\n"));
+        let children: Vec<_> = (0..2)
+            .map(|_| {
+                let repository = format!("{registry}/{}", unique("concurrent"));
+                let mut rko = workspace.rko(&["build", "--json", "--platform=linux/amd64,linux/arm64", "."]);
+                rko.env("RKO_CACHE_DIR", shared.path())
+                    .env("KO_DOCKER_REPO", &repository)
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped());
+                rko.spawn().unwrap()
+            })
+            .collect();
+        let mut digests = Vec::new();
+        for child in children {
+            let output = child.wait_with_output().unwrap();
+            assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+            let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+            let reference = report["images"][0]["reference"].as_str().unwrap().to_owned();
+            let index: serde_json::Value = serde_json::from_str(&crane(&["manifest", &reference])).unwrap();
+            for descriptor in index["manifests"].as_array().unwrap() {
+                let child =
+                    format!("{}@{}", reference.split('@').next().unwrap(), descriptor["digest"].as_str().unwrap());
+                assert!(crane(&["validate", "--remote", &child]).starts_with("PASS"), "{child}");
+            }
+            digests.push(digest_of(&reference));
+        }
+        assert_eq!(digests[0], digests[1], "round {round}: two concurrent runs built different images");
+    }
+}
+
+#[test]
+fn corrupted_cache_entries_and_blobs_are_rebuilt() {
+    let workspace = hello();
+    let layout = workspace.path().join("layout");
+    let arguments = ["--push=false", "--oci-layout-path", layout.to_str().unwrap(), "."];
+    let first = build_json(&workspace, &arguments, &[]);
+    let layers = workspace.cache.path().join("layers");
+    let check_layout = |report: &serde_json::Value| {
+        let digest = report["images"][0]["digest"].as_str().unwrap();
+        let image = crate::support::layout_image(&layout, digest);
+        for layer in image.manifest["layers"].as_array().unwrap() {
+            let digest = layer["digest"].as_str().unwrap();
+            let bytes = crate::support::layout_blob(&layout, digest);
+            assert_eq!(format!("sha256:{}", sha256_hex(&bytes)), digest, "layout blob has the wrong bytes");
+        }
+    };
+    check_layout(&first);
+
+    // Garbage entries.
+    for entry in std::fs::read_dir(&layers).unwrap().flatten() {
+        std::fs::write(entry.path(), b"{\"layer\": torn").unwrap();
+    }
+    let second = build_json(&workspace, &arguments, &[]);
+    assert_eq!(platform(&second)["layers_cached"], false, "torn entries were used");
+    assert_eq!(second["images"][0]["digest"], first["images"][0]["digest"]);
+
+    // A blob changed in place (same size) and one truncated.
+    let image = crate::support::layout_image(&layout, first["images"][0]["digest"].as_str().unwrap());
+    let layer_digests: Vec<String> =
+        image.manifest["layers"].as_array().unwrap().iter().map(|l| l["digest"].as_str().unwrap().to_owned()).collect();
+    let blobs = workspace.cache.path().join("blobs/sha256");
+    let binary_blob = blobs.join(layer_digests.last().unwrap().trim_start_matches("sha256:"));
+    let mut bytes = std::fs::read(&binary_blob).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::remove_file(&binary_blob).unwrap();
+    std::fs::write(&binary_blob, &bytes).unwrap();
+    let kodata_blob = blobs.join(layer_digests[layer_digests.len() - 2].trim_start_matches("sha256:"));
+    let length = std::fs::metadata(&kodata_blob).unwrap().len();
+    std::fs::OpenOptions::new().write(true).open(&kodata_blob).unwrap().set_len(length / 2).unwrap();
+    std::fs::remove_dir_all(&layout).unwrap();
+    let third = build_json(&workspace, &arguments, &[]);
+    assert_eq!(platform(&third)["layers_cached"], false, "changed blobs were used");
+    assert_eq!(third["images"][0]["digest"], first["images"][0]["digest"]);
+    check_layout(&third);
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+#[test]
+fn compression_picks_the_layer_codec() {
+    let repository = format!("{}/{}", peers().get("RKO_TEST_REGISTRY"), unique("zstd"));
+    let workspace = hello();
+    let report = build_json(&workspace, &["--compression=zstd", "."], &[("KO_DOCKER_REPO", &repository)]);
+    let reference = report["images"][0]["reference"].as_str().unwrap();
+    let manifest: serde_json::Value = serde_json::from_str(&crane(&["manifest", reference])).unwrap();
+    let types: Vec<&str> =
+        manifest["layers"].as_array().unwrap().iter().map(|l| l["mediaType"].as_str().unwrap()).collect();
+    assert_eq!(
+        types[1..],
+        ["application/vnd.oci.image.layer.v1.tar+zstd", "application/vnd.oci.image.layer.v1.tar+zstd"]
+    );
+    let output = run(command("podman").args(["run", "--rm", "--pull=always", reference])).success();
+    assert!(output.contains("kodata says: hello there"), "{output}");
+    let error = run(&mut workspace.rko(&["build", "--push=false", "--compression=brotli", "."])).failure();
+    assert!(error.contains("invalid --compression `brotli`"), "{error}");
+}
