@@ -159,14 +159,7 @@ impl SyntheticBase {
             descriptors.push(Descriptor { platform: Some(platform), ..image.descriptor() });
             images.insert(image.digest().clone(), Arc::new(image));
         }
-        let manifest = IndexManifest {
-            schema_version: 2,
-            media_type: media_type::OCI_INDEX.into(),
-            artifact_type: String::new(),
-            manifests: descriptors,
-            annotations: BTreeMap::new(),
-            subject: None,
-        };
+        let manifest = IndexManifest::new(media_type::OCI_INDEX, descriptors);
         let digest = Digest::of(&gojson::to_vec(&manifest));
         SyntheticBase { name, manifest, digest, images }
     }

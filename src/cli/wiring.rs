@@ -34,34 +34,20 @@ use crate::registry::pusher::PushStats;
 use crate::registry::shared::SharedClient;
 use crate::sbom::SbomBuilder;
 
-/// Where Linux distributions keep the system's CA bundle (the list Go's crypto/x509 uses).
-const SYSTEM_BUNDLES: [&str; 6] = [
-    "/etc/ssl/certs/ca-certificates.crt",
-    "/etc/pki/tls/certs/ca-bundle.crt",
-    "/etc/ssl/ca-bundle.pem",
-    "/etc/pki/tls/cacert.pem",
-    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
-    "/etc/ssl/cert.pem",
-];
-
 /// Registry client settings from the environment: docker config, GitHub token, extra CAs.
 pub fn client_options(environment: &Environment, insecure: bool) -> Result<ClientOptions> {
     let config_directory = environment
         .non_empty(env::DOCKER_CONFIG)
         .map(PathBuf::from)
         .or_else(|| environment.non_empty(env::HOME).map(|home| Path::new(home).join(".docker")));
-    // The system bundle (the first that exists, as Go looks for it), then the user's extras.
-    let mut root_files: Vec<PathBuf> =
-        SYSTEM_BUNDLES.iter().map(PathBuf::from).filter(|path| path.is_file()).take(1).collect();
-    if let Some(file) = environment.non_empty(env::SSL_CERT_FILE) {
-        root_files.push(PathBuf::from(file));
-    }
+    let root_files = environment.non_empty(env::SSL_CERT_FILE).map(PathBuf::from).into_iter().collect();
     let root_directories = environment
         .non_empty(env::SSL_CERT_DIR)
         .map(|directories| directories.split(':').filter(|d| !d.is_empty()).map(PathBuf::from).collect())
         .unwrap_or_default();
     Ok(ClientOptions {
         insecure,
+        system_roots: true,
         root_files,
         root_directories,
         keychain: Keychain {
@@ -168,6 +154,7 @@ pub fn make_publisher(
                 tags: settings.tags.clone(),
                 blobs: blobs.clone(),
                 platform: first_platform.clone(),
+                nodes: Default::default(),
             }));
         }
         Target::Registry(_) | Target::None => {

@@ -157,14 +157,7 @@ impl Index {
         children: Vec<(Descriptor, Arc<Image>)>,
     ) -> Index {
         let manifests = children.iter().map(|(descriptor, _)| descriptor.clone()).collect();
-        let manifest = IndexManifest {
-            schema_version: 2,
-            media_type: media_type.to_owned(),
-            artifact_type: String::new(),
-            manifests,
-            annotations,
-            subject: None,
-        };
+        let manifest = IndexManifest { annotations, ..IndexManifest::new(media_type, manifests) };
         let bytes = gojson::to_vec(&manifest);
         let digest = Digest::of(&bytes);
         Index { manifest, bytes, digest, children: children.into_iter().map(|(_, image)| image).collect() }

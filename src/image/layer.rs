@@ -20,7 +20,7 @@ pub enum BlobSource {
     /// A local file holding exactly the blob's bytes.
     File(PathBuf),
     /// A registry repository (`registry/name`) that holds the blob by digest.
-    Registry { repository: String, insecure: bool },
+    Registry { repository: String },
     /// Bytes nobody may redistribute (foreign layers): only the descriptor travels.
     Foreign,
 }

@@ -66,6 +66,11 @@ pub struct Manifest {
     pub subject: Option<Descriptor>,
 }
 
+/// The annotation naming the base an image was built on (as given: tag and all).
+pub const BASE_NAME_ANNOTATION: &str = "org.opencontainers.image.base.name";
+/// The annotation holding the base's digest.
+pub const BASE_DIGEST_ANNOTATION: &str = "org.opencontainers.image.base.digest";
+
 /// An image index (OCI index or Docker manifest list).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IndexManifest {
@@ -81,4 +86,18 @@ pub struct IndexManifest {
     pub annotations: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<Descriptor>,
+}
+
+impl IndexManifest {
+    /// A schema 2 index of `media_type` listing `manifests`, with no annotations or subject.
+    pub fn new(media_type: &str, manifests: Vec<Descriptor>) -> IndexManifest {
+        IndexManifest {
+            schema_version: 2,
+            media_type: media_type.to_owned(),
+            artifact_type: String::new(),
+            manifests,
+            annotations: BTreeMap::new(),
+            subject: None,
+        }
+    }
 }

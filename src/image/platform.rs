@@ -90,6 +90,17 @@ const GO_PLATFORMS: &[&str] = &[
     "windows/arm64",
 ];
 
+/// Go's name for a machine architecture as the kernel (`uname -m`) or Rust names it.
+pub fn go_architecture(machine: &str) -> &str {
+    match machine {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "powerpc64" => "ppc64le",
+        other => other,
+    }
+}
+
 impl Platform {
     pub fn new(os: &str, architecture: &str, variant: &str) -> Platform {
         Platform { os: os.into(), architecture: architecture.into(), variant: variant.into(), ..Platform::default() }

@@ -76,6 +76,11 @@ impl Referrer {
         &self.digest
     }
 
+    /// The blobs its manifest names, with their digests: the empty config and the document.
+    pub fn blobs(&self) -> [(&Digest, &[u8]); 2] {
+        [(&self.manifest.config.digest, EMPTY_CONFIG), (&self.manifest.layers[0].digest, self.blob.as_slice())]
+    }
+
     /// The descriptor listing this referrer in a referrers index.
     pub fn descriptor(&self) -> Descriptor {
         let mut descriptor =
@@ -94,6 +99,7 @@ pub struct LegacyAttachment {
     pub config_bytes: Vec<u8>,
     pub manifest_bytes: Vec<u8>,
     pub blob: Arc<Vec<u8>>,
+    manifest: Manifest,
 }
 
 impl LegacyAttachment {
@@ -119,7 +125,13 @@ impl LegacyAttachment {
             config_bytes,
             manifest_bytes: gojson::to_vec(&manifest),
             blob,
+            manifest,
         }
+    }
+
+    /// The blobs its manifest names, with their digests: the config and the document.
+    pub fn blobs(&self) -> [(&Digest, &[u8]); 2] {
+        [(&self.manifest.config.digest, &self.config_bytes), (&self.manifest.layers[0].digest, self.blob.as_slice())]
     }
 }
 

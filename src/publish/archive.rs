@@ -15,9 +15,9 @@ use serde::Serialize;
 use super::PublishError;
 use super::blobs::BlobFiles;
 use super::layout::REF_NAME;
-use crate::image::referrer::{EMPTY_CONFIG, Referrer};
+use crate::image::referrer::Referrer;
 use crate::image::tar::{Header, TarWriter};
-use crate::image::{Artifact, Digest, Image, IndexManifest, gojson, media_type};
+use crate::image::{Artifact, Image, IndexManifest, gojson, media_type};
 
 /// What goes into the archive for one artifact.
 pub struct ArchiveEntry {
@@ -72,14 +72,7 @@ pub async fn write_archive(
             files.push((name, content));
         }
     };
-    let mut index = IndexManifest {
-        schema_version: 2,
-        media_type: media_type::OCI_INDEX.into(),
-        artifact_type: String::new(),
-        manifests: Vec::new(),
-        annotations: Default::default(),
-        subject: None,
-    };
+    let mut index = IndexManifest::new(media_type::OCI_INDEX, Vec::new());
     let mut docker_manifest = Vec::new();
     for entry in entries {
         for image in entry.artifact.images() {
@@ -94,8 +87,9 @@ pub async fn write_archive(
             add(&mut files, blob_name(built.digest()), Content::Bytes(built.bytes().to_vec()));
         }
         for referrer in &entry.referrers {
-            add(&mut files, blob_name(&Digest::of(EMPTY_CONFIG)), Content::Bytes(EMPTY_CONFIG.to_vec()));
-            add(&mut files, blob_name(&Digest::of(&referrer.blob)), Content::Bytes(referrer.blob.to_vec()));
+            for (digest, bytes) in referrer.blobs() {
+                add(&mut files, blob_name(digest), Content::Bytes(bytes.to_vec()));
+            }
             add(&mut files, blob_name(referrer.digest()), Content::Bytes(referrer.manifest_bytes().to_vec()));
             index.manifests.push(referrer.descriptor());
         }

@@ -15,13 +15,7 @@ use crate::image::{BlobSource, Digest, Layer};
 #[async_trait]
 pub trait RemoteBlobs: Send + Sync {
     /// Stream blob `digest` of `repository` into `destination` (a new file).
-    async fn download(
-        &self,
-        repository: &str,
-        insecure: bool,
-        digest: &Digest,
-        destination: &Path,
-    ) -> Result<(), String>;
+    async fn download(&self, repository: &str, digest: &Digest, destination: &Path) -> Result<(), String>;
 }
 
 /// Resolves layer sources to local files.
@@ -38,7 +32,7 @@ impl BlobFiles {
         let digest = &layer.descriptor.digest;
         match &layer.source {
             BlobSource::File(path) => Ok(path.clone()),
-            BlobSource::Registry { repository, insecure } => {
+            BlobSource::Registry { repository } => {
                 let (Some(remote), Some(directory)) = (&self.remote, &self.download_directory) else {
                     return Err(PublishError::Blob {
                         digest: digest.clone(),
@@ -60,7 +54,7 @@ impl BlobFiles {
                     .tempfile_in(directory)
                     .map_err(|e| error(e.to_string()))?
                     .into_temp_path();
-                remote.download(repository, *insecure, digest, &temporary).await.map_err(error)?;
+                remote.download(repository, digest, &temporary).await.map_err(error)?;
                 let check_path = temporary.to_path_buf();
                 let (actual, _) = tokio::task::spawn_blocking(move || digest_reader(std::fs::File::open(check_path)?))
                     .await

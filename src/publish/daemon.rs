@@ -2,16 +2,15 @@
 //! podman's Docker API) as `ko.local/<name>:<digest hex>` plus every `--tags` tag. From an index
 //! the image matching the daemon's own platform is loaded (ko always takes linux/amd64).
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 
 use super::blobs::BlobFiles;
 use super::docker_api::DockerApi;
-use super::tarball::{select_image, write_docker_archive};
+use super::tarball::{LoadArchive, select_image};
 use super::{Namer, PublishError, Published, Publisher};
 use crate::build::Built;
 use crate::image::Platform;
+use crate::image::platform::go_architecture;
 
 pub struct DaemonPublisher {
     pub api: DockerApi,
@@ -30,12 +29,7 @@ impl DaemonPublisher {
         self.platform
             .get_or_try_init(|| async {
                 let (os, architecture) = self.api.platform().await.map_err(PublishError::Registry)?;
-                let architecture = match architecture.as_str() {
-                    "x86_64" => "amd64".to_owned(),
-                    "aarch64" => "arm64".to_owned(),
-                    _ => architecture,
-                };
-                Ok(Platform::new(if os.is_empty() { "linux" } else { &os }, &architecture, ""))
+                Ok(Platform::new(if os.is_empty() { "linux" } else { &os }, go_architecture(&architecture), ""))
             })
             .await
     }
@@ -52,23 +46,8 @@ impl Publisher for DaemonPublisher {
                 built.import_path
             ))
         })?;
-        let digest_tag = format!("{name}:{}", image.digest().hex());
-        let mut references = vec![digest_tag.clone()];
-        references.extend(self.tags.iter().map(|tag| format!("{name}:{tag}")));
-        let archive = tempfile::Builder::new()
-            .prefix("rko-load-")
-            .suffix(".tar")
-            .tempfile()
-            .map_err(|error| PublishError::Write { path: std::env::temp_dir(), message: error.to_string() })?
-            .into_temp_path();
-        write_docker_archive(&archive, Arc::clone(&image), references.clone(), &self.blobs).await?;
-        self.api.load(&archive).await.map_err(PublishError::Registry)?;
-        Ok(Published {
-            reference: digest_tag,
-            name,
-            digest: image.digest().clone(),
-            tags: references[1..].to_vec(),
-            notes: Vec::new(),
-        })
+        let archive = LoadArchive::write(name, image, &self.tags, &self.blobs).await?;
+        self.api.load(&archive.path).await.map_err(PublishError::Registry)?;
+        Ok(archive.published())
     }
 }

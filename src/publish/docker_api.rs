@@ -100,19 +100,6 @@ impl DockerApi {
         }
         Ok(())
     }
-
-    /// `docker tag SOURCE REPOSITORY:TAG`.
-    pub async fn tag(&self, source: &str, repository: &str, tag: &str) -> Result<(), String> {
-        let path = format!("/images/{source}/tag?repo={repository}&tag={tag}");
-        let (status, reply) = self.request("POST", &path, None, empty()).await?;
-        if status != 201 && status != 200 {
-            return Err(format!(
-                "the Docker daemon refused to tag `{source}` as `{repository}:{tag}` ({status}): {}",
-                String::from_utf8_lossy(&reply).trim()
-            ));
-        }
-        Ok(())
-    }
 }
 
 enum Connection {

@@ -3,13 +3,12 @@
 //! and `docker` CLIs; without a cluster it fails with one clear line.
 
 use std::process::Stdio;
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use tokio::process::Command;
 
 use super::blobs::BlobFiles;
-use super::tarball::{select_image, write_docker_archive};
+use super::tarball::{LoadArchive, select_image};
 use super::{Namer, PublishError, Published, Publisher};
 use crate::build::Built;
 use crate::image::Platform;
@@ -20,10 +19,16 @@ pub struct KindPublisher {
     pub tags: Vec<String>,
     pub blobs: BlobFiles,
     pub platform: Platform,
+    /// The cluster's nodes, asked of `kind` once per run.
+    pub nodes: tokio::sync::OnceCell<Vec<String>>,
 }
 
 impl KindPublisher {
-    async fn nodes(&self) -> Result<Vec<String>, PublishError> {
+    async fn nodes(&self) -> Result<&[String], PublishError> {
+        self.nodes.get_or_try_init(|| self.list_nodes()).await.map(Vec::as_slice)
+    }
+
+    async fn list_nodes(&self) -> Result<Vec<String>, PublishError> {
         let output =
             Command::new("kind").args(["get", "nodes", "--name", &self.cluster]).output().await.map_err(|error| {
                 PublishError::Invalid(format!(
@@ -54,20 +59,14 @@ impl Publisher for KindPublisher {
         let image = select_image(&built.artifact, &self.platform).ok_or_else(|| {
             PublishError::Invalid(format!("`{}` has no `{}` image for kind", built.import_path, self.platform))
         })?;
-        let digest_tag = format!("{name}:{}", image.digest().hex());
-        let mut references = vec![digest_tag.clone()];
-        references.extend(self.tags.iter().map(|tag| format!("{name}:{tag}")));
-        let archive = tempfile::Builder::new()
-            .prefix("rko-kind-")
-            .tempfile()
-            .map_err(|error| PublishError::Write { path: std::env::temp_dir(), message: error.to_string() })?
-            .into_temp_path();
-        write_docker_archive(&archive, Arc::clone(&image), references.clone(), &self.blobs).await?;
+        let archive = LoadArchive::write(name, image, &self.tags, &self.blobs).await?;
         for node in nodes {
-            let file = std::fs::File::open(&archive)
-                .map_err(|error| PublishError::Write { path: archive.to_path_buf(), message: error.to_string() })?;
+            let file = std::fs::File::open(&archive.path).map_err(|error| PublishError::Write {
+                path: archive.path.to_path_buf(),
+                message: error.to_string(),
+            })?;
             let status = Command::new("docker")
-                .args(["exec", "-i", &node, "ctr", "--namespace=k8s.io", "images", "import", "--all-platforms", "-"])
+                .args(["exec", "-i", node, "ctr", "--namespace=k8s.io", "images", "import", "--all-platforms", "-"])
                 .stdin(Stdio::from(file))
                 .status()
                 .await
@@ -80,12 +79,6 @@ impl Publisher for KindPublisher {
                 )));
             }
         }
-        Ok(Published {
-            reference: digest_tag,
-            name,
-            digest: image.digest().clone(),
-            tags: references[1..].to_vec(),
-            notes: Vec::new(),
-        })
+        Ok(archive.published())
     }
 }

@@ -2,7 +2,6 @@
 //! image layout and add it to `index.json`, named with `org.opencontainers.image.ref.name` so
 //! `skopeo`/`podman` can address it (`oci:DIR:<tag>`). The printed reference is `DIR@sha256:…`.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
@@ -11,8 +10,7 @@ use tokio::sync::Mutex;
 use super::blobs::{BlobFiles, write_file};
 use super::{Namer, PublishError, Published, Publisher};
 use crate::build::Built;
-use crate::image::referrer::EMPTY_CONFIG;
-use crate::image::{Artifact, Descriptor, Digest, Image, IndexManifest, gojson, media_type};
+use crate::image::{Artifact, Descriptor, Image, IndexManifest, gojson, media_type};
 
 pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
 
@@ -62,14 +60,7 @@ pub fn add_to_index(path: &Path, descriptors: Vec<Descriptor>) -> Result<(), Pub
             path: index_path.clone(),
             message: format!("existing index.json is not an OCI index: {error}"),
         })?,
-        Err(_) => IndexManifest {
-            schema_version: 2,
-            media_type: media_type::OCI_INDEX.into(),
-            artifact_type: String::new(),
-            manifests: Vec::new(),
-            annotations: BTreeMap::new(),
-            subject: None,
-        },
+        Err(_) => IndexManifest::new(media_type::OCI_INDEX, Vec::new()),
     };
     for descriptor in descriptors {
         match descriptor.annotations.get(REF_NAME).cloned() {
@@ -106,8 +97,9 @@ impl Publisher for LayoutPublisher {
         // SBOMs go in as OCI 1.1 referrers: their manifests name the image as `subject`.
         for attachment in &built.attachments {
             let referrer = &attachment.referrer;
-            write_file(&self.blob_path(&Digest::of(EMPTY_CONFIG)), EMPTY_CONFIG)?;
-            write_file(&self.blob_path(&Digest::of(&referrer.blob)), &referrer.blob)?;
+            for (digest, bytes) in referrer.blobs() {
+                write_file(&self.blob_path(digest), bytes)?;
+            }
             write_file(&self.blob_path(referrer.digest()), referrer.manifest_bytes())?;
             descriptors.push(referrer.descriptor());
         }

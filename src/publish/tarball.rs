@@ -12,6 +12,7 @@ use super::archive::{ArchiveEntry, ArchiveFormat, write_archive};
 use super::blobs::BlobFiles;
 use super::{Namer, PublishError, Published, Publisher};
 use crate::build::Built;
+use crate::image::platform::go_architecture;
 use crate::image::{Artifact, Image, Platform};
 
 /// Which single-file format to write.
@@ -54,16 +55,10 @@ pub fn select_image(artifact: &Artifact, platform: &Platform) -> Option<Arc<Imag
     }
 }
 
-/// rko's own platform, in Go's names.
+/// The platform a local Docker runs: Linux on rko's own architecture (on macOS too, where
+/// Docker runs Linux in a VM).
 pub fn host_platform() -> Platform {
-    let architecture = match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "386",
-        "powerpc64" => "ppc64le",
-        other => other,
-    };
-    Platform::new(std::env::consts::OS, architecture, "")
+    Platform::new("linux", go_architecture(std::env::consts::ARCH), "")
 }
 
 #[async_trait]
@@ -116,19 +111,50 @@ impl Publisher for ArchivePublisher {
     }
 }
 
-/// Write a classic docker archive of one image with its references (daemons and kind load
-/// every reference from it).
-pub async fn write_docker_archive(
-    path: &std::path::Path,
-    image: Arc<Image>,
+/// A temporary classic docker archive of one image, named `name:<digest hex>` and `name:<tag>`
+/// for each tag: what daemons and kind nodes load (every reference in it).
+pub struct LoadArchive {
+    pub path: tempfile::TempPath,
+    /// The digest tag first, then the tags.
     references: Vec<String>,
-    blobs: &BlobFiles,
-) -> Result<(), PublishError> {
-    let entry = ArchiveEntry {
-        artifact: Artifact::Image(image.clone()),
-        referrers: Vec::new(),
-        reference_names: Vec::new(),
-        docker_image: Some((image, references)),
-    };
-    write_archive(path, &[entry], blobs, ArchiveFormat::Docker).await
+    name: String,
+    image: Arc<Image>,
+}
+
+impl LoadArchive {
+    pub async fn write(
+        name: String,
+        image: Arc<Image>,
+        tags: &[String],
+        blobs: &BlobFiles,
+    ) -> Result<Self, PublishError> {
+        let mut references = vec![format!("{name}:{}", image.digest().hex())];
+        references.extend(tags.iter().map(|tag| format!("{name}:{tag}")));
+        let path = tempfile::Builder::new()
+            .prefix("rko-load-")
+            .suffix(".tar")
+            .tempfile()
+            .map_err(|error| PublishError::Write { path: std::env::temp_dir(), message: error.to_string() })?
+            .into_temp_path();
+        let entry = ArchiveEntry {
+            artifact: Artifact::Image(image.clone()),
+            referrers: Vec::new(),
+            reference_names: Vec::new(),
+            docker_image: Some((image.clone(), references.clone())),
+        };
+        write_archive(&path, &[entry], blobs, ArchiveFormat::Docker).await?;
+        Ok(LoadArchive { path, references, name, image })
+    }
+
+    /// What loading it published: the digest tag, and the tags.
+    pub fn published(self) -> Published {
+        let mut references = self.references.into_iter();
+        Published {
+            reference: references.next().unwrap_or_default(),
+            name: self.name,
+            digest: self.image.digest().clone(),
+            tags: references.collect(),
+            notes: Vec::new(),
+        }
+    }
 }

@@ -73,13 +73,17 @@ pub async fn check(
     })
 }
 
-fn resolve_location(base: &str, location: &str) -> Result<Url, String> {
+fn resolve_location(registry: &str, base: &str, location: &str) -> Result<Url, RegistryError> {
     let absolute = if location.starts_with("http://") || location.starts_with("https://") {
         location.to_owned()
     } else {
         format!("{base}{}{location}", if location.starts_with('/') { "" } else { "/" })
     };
-    Url::parse(&absolute).map_err(|error| format!("bad upload location `{location}`: {error}"))
+    Url::parse(&absolute).map_err(|error| RegistryError::Protocol {
+        registry: registry.to_owned(),
+        what: "a blob upload".into(),
+        message: format!("bad upload location `{location}`: {error}"),
+    })
 }
 
 fn location_of(response: &Response, registry: &str, what: &str) -> Result<String, RegistryError> {
@@ -276,11 +280,7 @@ impl Client {
         let stream_body = if chunk.is_some() { None } else { Some(body) };
         let response = self
             .send(registry, &scopes, |http, base| {
-                let mut url = resolve_location(base, &location).map_err(|message| RegistryError::Protocol {
-                    registry: registry.to_owned(),
-                    what: "a blob upload".into(),
-                    message,
-                })?;
+                let mut url = resolve_location(registry, base, &location)?;
                 url.query_pairs_mut().append_pair("digest", digest.as_str());
                 let request = http.put(url).header(header::CONTENT_TYPE, "application/octet-stream");
                 match stream_body {
@@ -310,11 +310,7 @@ impl Client {
             let current = location.clone();
             let response = self
                 .send(registry, &[Scope::push(repository.path())], |http, base| {
-                    let url = resolve_location(base, &current).map_err(|message| RegistryError::Protocol {
-                        registry: registry.to_owned(),
-                        what: "a blob upload".into(),
-                        message,
-                    })?;
+                    let url = resolve_location(registry, base, &current)?;
                     Ok(http
                         .patch(url)
                         .header(header::CONTENT_TYPE, "application/octet-stream")

@@ -60,8 +60,9 @@ fn config_key(registry: &str) -> String {
     if registry == DOCKER_HUB { "https://index.docker.io/v1/".to_owned() } else { registry.to_owned() }
 }
 
-/// Normalize a `config.json` key (`https://host/v1/` → `host`) for comparison.
-fn normalize_key(key: &str) -> String {
+/// Normalize a `config.json` key or a `docker login` server (`https://host/v1/` → `host`,
+/// Docker Hub's names → one) for comparison.
+pub(crate) fn normalize_key(key: &str) -> String {
     let host = key.trim_start_matches("https://").trim_start_matches("http://");
     let host = host.split('/').next().unwrap_or(host);
     match host {
@@ -192,8 +193,7 @@ fn run_helper(helper: &str, registry: &str) -> Result<Credential, RegistryError>
             failure(format!("cannot run `{program}`: {error}; install it or remove it from config.json"))
         })?;
     if let Some(mut stdin) = child.stdin.take() {
-        let server = if registry == DOCKER_HUB { "https://index.docker.io/v1/" } else { registry };
-        let _ = stdin.write_all(server.as_bytes());
+        let _ = stdin.write_all(config_key(registry).as_bytes());
     }
     let output = child.wait_with_output().map_err(|error| failure(error.to_string()))?;
     if !output.status.success() {

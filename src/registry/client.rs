@@ -35,8 +35,10 @@ impl Default for RetryPolicy {
 pub struct ClientOptions {
     /// `--insecure-registry`: plain HTTP and unverified TLS for every registry.
     pub insecure: bool,
-    /// PEM files of trusted roots: the system bundle, then `SSL_CERT_FILE`. Read when the
-    /// client is created (in the background, see `SharedClient`).
+    /// Trust the system's CA bundle (the first of [`SYSTEM_BUNDLES`] that exists).
+    pub system_roots: bool,
+    /// More PEM files of trusted roots (`SSL_CERT_FILE`). All roots are read when the client is
+    /// created (in the background, see `SharedClient`).
     pub root_files: Vec<PathBuf>,
     /// `SSL_CERT_DIR`: every file in them is read too.
     pub root_directories: Vec<PathBuf>,
@@ -82,7 +84,8 @@ pub struct Client {
     http: reqwest::Client,
     options: ClientOptions,
     hosts: Mutex<HashMap<String, Arc<OnceCell<Host>>>>,
-    credentials: Mutex<HashMap<String, Credential>>,
+    /// Per registry, looked up once (a credential helper runs once per run, not per request).
+    credentials: Mutex<HashMap<String, Arc<OnceCell<Credential>>>>,
     /// One token per (registry, scopes), fetched once even by concurrent requests.
     tokens: Mutex<HashMap<String, Arc<OnceCell<String>>>>,
 }
@@ -111,9 +114,21 @@ fn describe(error: &reqwest::Error) -> String {
     if error.is_timeout() { format!("timed out ({message})") } else { message }
 }
 
-/// The certificates of the root files and directories, each once.
+/// Where Linux distributions keep the system's CA bundle (the list Go's crypto/x509 uses).
+pub const SYSTEM_BUNDLES: [&str; 6] = [
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/pki/tls/cacert.pem",
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+    "/etc/ssl/cert.pem",
+];
+
+/// The certificates of the system bundle, the root files and directories, each once.
 fn trusted_roots(options: &ClientOptions) -> Result<Vec<reqwest::Certificate>, RegistryError> {
-    let mut files = options.root_files.clone();
+    let system = SYSTEM_BUNDLES.iter().map(PathBuf::from).filter(|path| options.system_roots && path.is_file());
+    let mut files: Vec<PathBuf> = system.take(1).collect();
+    files.extend(options.root_files.iter().cloned());
     for directory in &options.root_directories {
         let entries = std::fs::read_dir(directory).map_err(|error| RegistryError::Certificate {
             path: directory.display().to_string(),
@@ -191,11 +206,6 @@ impl Client {
         })
     }
 
-    /// The HTTP client, for requests to URLs a registry handed out (redirects, uploads).
-    pub fn http(&self) -> &reqwest::Client {
-        &self.http
-    }
-
     async fn host(&self, registry: &str) -> Result<Host, RegistryError> {
         let cell = self.hosts.lock().await.entry(registry.to_owned()).or_default().clone();
         cell.get_or_try_init(|| self.ping(registry)).await.cloned()
@@ -243,16 +253,16 @@ impl Client {
     }
 
     async fn credential(&self, registry: &str) -> Result<Credential, RegistryError> {
-        if let Some(credential) = self.credentials.lock().await.get(registry) {
-            return Ok(credential.clone());
-        }
-        let keychain = self.options.keychain.clone();
-        let name = registry.to_owned();
-        let credential = tokio::task::spawn_blocking(move || keychain.resolve(&name))
-            .await
-            .map_err(|error| RegistryError::Config { path: "docker config".into(), message: error.to_string() })??;
-        self.credentials.lock().await.insert(registry.to_owned(), credential.clone());
-        Ok(credential)
+        let cell = self.credentials.lock().await.entry(registry.to_owned()).or_default().clone();
+        cell.get_or_try_init(|| async {
+            let keychain = self.options.keychain.clone();
+            let name = registry.to_owned();
+            tokio::task::spawn_blocking(move || keychain.resolve(&name))
+                .await
+                .map_err(|error| RegistryError::Config { path: "docker config".into(), message: error.to_string() })?
+        })
+        .await
+        .cloned()
     }
 
     /// The `Authorization` header value for `scopes`, fetching a token when needed.
@@ -263,10 +273,10 @@ impl Client {
         scopes: &[Scope],
         refresh: bool,
     ) -> Result<Option<String>, RegistryError> {
-        let credential = self.credential(registry).await?;
+        // A registry that asks for no authentication never needs the credential (or its helper).
         match &host.challenge {
             Challenge::None => Ok(None),
-            Challenge::Basic => Ok(match credential {
+            Challenge::Basic => Ok(match self.credential(registry).await? {
                 Credential::Basic { username, password } => {
                     Some(format!("Basic {}", STANDARD.encode(format!("{username}:{password}"))))
                 }
@@ -285,8 +295,9 @@ impl Client {
                     tokens.entry(key).or_default().clone()
                 };
                 let token = cell
-                    .get_or_try_init(|| {
-                        self.fetch_token(registry, realm, service.as_deref(), &scope_texts, &credential)
+                    .get_or_try_init(|| async {
+                        let credential = self.credential(registry).await?;
+                        self.fetch_token(registry, realm, service.as_deref(), &scope_texts, &credential).await
                     })
                     .await?;
                 Ok(Some(format!("Bearer {token}")))

@@ -26,10 +26,6 @@ impl RegistryCodes {
             Err(_) => RegistryCodes(Vec::new()),
         }
     }
-
-    pub fn has(&self, code: &str) -> bool {
-        self.0.iter().any(|(c, _)| c == code)
-    }
 }
 
 impl fmt::Display for RegistryCodes {

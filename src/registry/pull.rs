@@ -15,27 +15,19 @@ use crate::image::{BlobSource, Descriptor, Image, IndexManifest, media_type};
 /// Pulls bases (and blobs for local outputs) from registries.
 pub struct RegistryPuller {
     pub client: Arc<Client>,
-    pub insecure: bool,
 }
 
 struct Children {
     client: Arc<Client>,
     repository: Repository,
-    insecure: bool,
 }
 
-async fn fetch_image(
-    client: &Client,
-    repository: &Repository,
-    bytes: Vec<u8>,
-    insecure: bool,
-) -> Result<Image, String> {
+async fn fetch_image(client: &Client, repository: &Repository, bytes: Vec<u8>) -> Result<Image, String> {
     let manifest: crate::image::Manifest =
         serde_json::from_slice(&bytes).map_err(|error| format!("its manifest is not valid JSON: {error}"))?;
     let config = client.get_small_blob(repository, &manifest.config.digest).await.map_err(|e| e.to_string())?;
     let source = repository.to_string();
-    Image::from_parts(bytes, config, |_| BlobSource::Registry { repository: source.clone(), insecure })
-        .map_err(|e| e.to_string())
+    Image::from_parts(bytes, config, |_| BlobSource::Registry { repository: source.clone() }).map_err(|e| e.to_string())
 }
 
 #[async_trait]
@@ -46,7 +38,7 @@ impl BaseChildren for Children {
         if !media_type::is_image_manifest(&media_type) {
             return Err(format!("`{}` is a `{media_type}`, not an image manifest", descriptor.digest));
         }
-        Ok(Arc::new(fetch_image(&self.client, &self.repository, bytes, self.insecure).await?))
+        Ok(Arc::new(fetch_image(&self.client, &self.repository, bytes).await?))
     }
 }
 
@@ -63,17 +55,13 @@ impl crate::base::RegistryBases for RegistryPuller {
         if media_type::is_index(&media_type) {
             let manifest: IndexManifest = serde_json::from_slice(&bytes)
                 .map_err(|error| format!("base image `{name}`: invalid index: {error}"))?;
-            let children = Arc::new(Children {
-                client: self.client.clone(),
-                repository: reference.repository.clone(),
-                insecure: self.insecure,
-            });
+            let children = Arc::new(Children { client: self.client.clone(), repository: reference.repository.clone() });
             return Ok(Base { name, root: BaseRoot::Index { manifest: Box::new(manifest), digest, children } });
         }
         if !media_type::is_image_manifest(&media_type) {
             return Err(format!("base image `{name}` is a `{media_type}`, not an image or an index"));
         }
-        let image = fetch_image(&self.client, &reference.repository, bytes, self.insecure)
+        let image = fetch_image(&self.client, &reference.repository, bytes)
             .await
             .map_err(|e| format!("base image `{name}`: {e}"))?;
         Ok(Base { name, root: BaseRoot::Image(Arc::new(image)) })
@@ -85,7 +73,6 @@ impl crate::publish::blobs::RemoteBlobs for RegistryPuller {
     async fn download(
         &self,
         repository: &str,
-        _insecure: bool,
         digest: &crate::image::Digest,
         destination: &Path,
     ) -> Result<(), String> {

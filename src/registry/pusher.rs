@@ -14,7 +14,7 @@ use super::api::{BlobBody, Mount};
 use super::client::Client;
 use super::error::RegistryError;
 use super::reference::Repository;
-use crate::image::referrer::{EMPTY_CONFIG, LegacyAttachment, Referrer};
+use crate::image::referrer::{LegacyAttachment, Referrer};
 use crate::image::{Artifact, BlobSource, Digest, Image, IndexManifest, gojson, media_type};
 
 /// What the pusher did, for the report.
@@ -81,17 +81,18 @@ impl Pusher {
             blobs.extend(self.blobs_of(image, repository)?);
         }
         blobs.extend(attachment_blobs(referrers, legacy));
-        let mut seen = std::collections::HashSet::new();
-        blobs.retain(|blob| seen.insert(blob.digest.clone()));
+        // `push_blob` puts each digest once, however often it is listed.
         self.all(blobs.into_iter().map(|blob| self.push_blob(repository, blob)).collect()).await?;
-        futures::stream::iter(images.iter().cloned().map(|image| async move {
-            self.client
-                .put_manifest(repository, image.digest().as_str(), image.media_type(), image.manifest_bytes())
-                .await
-                .map(|_| ())
-        }))
-        .buffer_unordered(self.jobs)
-        .try_collect::<Vec<()>>()
+        self.all(
+            images
+                .iter()
+                .map(|image| async move {
+                    self.client
+                        .put_manifest(repository, image.digest().as_str(), image.media_type(), image.manifest_bytes())
+                        .await
+                })
+                .collect(),
+        )
         .await?;
         let (media_type, bytes) = match artifact {
             Artifact::Image(image) => (image.media_type().to_owned(), image.manifest_bytes().to_vec()),
@@ -104,14 +105,7 @@ impl Pusher {
         };
         self.attach(repository, referrers, legacy).await?;
         let (media_type, bytes) = (&media_type, &bytes);
-        futures::stream::iter(
-            tags.iter().cloned().map(|tag| async move {
-                self.client.put_manifest(repository, &tag, media_type, bytes).await.map(|_| ())
-            }),
-        )
-        .buffer_unordered(self.jobs)
-        .try_collect::<Vec<()>>()
-        .await?;
+        self.all(tags.iter().map(|tag| self.client.put_manifest(repository, tag, media_type, bytes)).collect()).await?;
         Ok(())
     }
 
@@ -221,14 +215,7 @@ impl Pusher {
                     message: format!("not an image index: {error}"),
                 })?
             }
-            None => IndexManifest {
-                schema_version: 2,
-                media_type: media_type::OCI_INDEX.into(),
-                artifact_type: String::new(),
-                manifests: Vec::new(),
-                annotations: Default::default(),
-                subject: None,
-            },
+            None => IndexManifest::new(media_type::OCI_INDEX, Vec::new()),
         };
         let before = index.manifests.len();
         for referrer in referrers {
@@ -258,9 +245,6 @@ impl Pusher {
                     (BlobBody::Remote(source.clone()), same_registry.then_some(source))
                 }
             };
-            if media_type::is_foreign_layer(&layer.descriptor.media_type) {
-                continue;
-            }
             blobs.push(Blob { digest: layer.descriptor.digest.clone(), size: layer.descriptor.size, body, mount_from });
         }
         let config = &image.manifest().config;
@@ -302,20 +286,13 @@ impl Pusher {
     }
 }
 
-/// The blobs of referrers and legacy attachments: the empty config, their payloads and configs.
+/// The blobs of referrers and legacy attachments: the empty config, their documents and configs.
 fn attachment_blobs(referrers: &[Referrer], legacy: &[LegacyAttachment]) -> Vec<Blob> {
-    if referrers.is_empty() && legacy.is_empty() {
-        return Vec::new();
-    }
-    let mut blobs: Vec<&[u8]> = vec![EMPTY_CONFIG];
-    blobs.extend(referrers.iter().map(|referrer| referrer.blob.as_slice()));
-    for attachment in legacy {
-        blobs.extend([attachment.config_bytes.as_slice(), attachment.blob.as_slice()]);
-    }
-    blobs
-        .into_iter()
-        .map(|bytes| Blob {
-            digest: Digest::of(bytes),
+    let referred = referrers.iter().flat_map(Referrer::blobs);
+    referred
+        .chain(legacy.iter().flat_map(LegacyAttachment::blobs))
+        .map(|(digest, bytes)| Blob {
+            digest: digest.clone(),
             size: bytes.len() as u64,
             body: BlobBody::Bytes(bytes::Bytes::copy_from_slice(bytes)),
             mount_from: None,

@@ -41,26 +41,26 @@ impl SharedClient {
 
     /// The client, waiting for the background creation if it is under way (blocking).
     pub fn get(&self) -> Result<Arc<Client>, RegistryError> {
-        self.client
-            .get_or_init(|| {
-                let pending = self.pending.lock().ok().and_then(|mut pending| pending.take());
-                let created = match pending {
-                    Some(handle) => handle.join().unwrap_or_else(|_| {
-                        Err(RegistryError::Certificate {
-                            path: "TLS set-up".into(),
-                            message: "the set-up thread panicked".into(),
-                        })
-                    }),
-                    None => Client::new(self.options.clone()),
-                };
-                created.map(Arc::new).map_err(|error| error.to_string())
-            })
-            .clone()
-            .map_err(|message| RegistryError::Certificate { path: "TLS set-up".into(), message })
+        set_up(self.client.get_or_init(|| {
+            let pending = self.pending.lock().ok().and_then(|mut pending| pending.take());
+            let created = match pending {
+                Some(handle) => handle.join().unwrap_or_else(|_| {
+                    Err(RegistryError::Certificate {
+                        path: "TLS set-up".into(),
+                        message: "the set-up thread panicked".into(),
+                    })
+                }),
+                None => Client::new(self.options.clone()),
+            };
+            created.map(Arc::new).map_err(|error| error.to_string())
+        }))
     }
 
     /// The client, from async code.
     pub async fn client(self: &Arc<Self>) -> Result<Arc<Client>, RegistryError> {
+        if let Some(created) = self.client.get() {
+            return set_up(created);
+        }
         let this = self.clone();
         tokio::task::spawn_blocking(move || this.get())
             .await
@@ -77,31 +77,25 @@ impl SharedClient {
             }
         });
     }
+}
 
-    fn insecure(&self) -> bool {
-        self.options.insecure
-    }
+/// The outcome of creating the client (kept as text, as errors are not `Clone`), as a result.
+fn set_up(created: &Result<Arc<Client>, String>) -> Result<Arc<Client>, RegistryError> {
+    created.clone().map_err(|message| RegistryError::Certificate { path: "TLS set-up".into(), message })
 }
 
 #[async_trait]
 impl crate::base::RegistryBases for Arc<SharedClient> {
     async fn base(&self, reference: &str) -> Result<Base, String> {
         let client = self.client().await.map_err(|error| error.to_string())?;
-        crate::base::RegistryBases::base(&RegistryPuller { client, insecure: self.insecure() }, reference).await
+        crate::base::RegistryBases::base(&RegistryPuller { client }, reference).await
     }
 }
 
 #[async_trait]
 impl crate::publish::blobs::RemoteBlobs for Arc<SharedClient> {
-    async fn download(
-        &self,
-        repository: &str,
-        insecure: bool,
-        digest: &Digest,
-        destination: &Path,
-    ) -> Result<(), String> {
+    async fn download(&self, repository: &str, digest: &Digest, destination: &Path) -> Result<(), String> {
         let client = self.client().await.map_err(|error| error.to_string())?;
-        let puller = RegistryPuller { client, insecure: self.insecure() };
-        crate::publish::blobs::RemoteBlobs::download(&puller, repository, insecure, digest, destination).await
+        crate::publish::blobs::RemoteBlobs::download(&RegistryPuller { client }, repository, digest, destination).await
     }
 }
