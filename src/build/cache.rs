@@ -49,15 +49,27 @@ impl Cache {
 
     /// The directory holding the `go build` output for one import path and platform.
     pub fn binary_directory(&self, import_path: &str, platform: &Platform, run_directory: &Path) -> PathBuf {
-        let mut hasher = Sha256::new();
-        for part in [import_path, &platform.to_string(), &run_directory.to_string_lossy()] {
-            hasher.update(part.as_bytes());
-            hasher.update([0]);
-        }
-        let key = hex::encode(&hasher.finalize()[..12]);
+        let key = key(&[import_path, &platform.to_string(), &run_directory.to_string_lossy()]);
+        let key = &key[..24];
         let name = import_path.rsplit('/').next().unwrap_or("app");
         self.root.join("bin").join(format!("{name}-{}-{key}", platform.to_string().replace(['/', ':'], "-")))
     }
+}
+
+/// A cache key: the hex SHA-256 of `parts`, each ended by a NUL.
+pub fn key(parts: &[&str]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    hex::encode(hasher.finalize())
+}
+
+/// How long ago `path` was modified (`None` if it is gone or in the future).
+pub(super) fn age(path: &Path) -> Option<Duration> {
+    let modified = std::fs::metadata(path).and_then(|metadata| metadata.modified()).ok()?;
+    SystemTime::now().duration_since(modified).ok()
 }
 
 /// How long unused cache content is kept.
@@ -73,33 +85,11 @@ impl Cache {
     /// are ignored.
     pub fn collect_garbage(&self) {
         let stamp = self.root.join("gc-stamp");
-        let now = SystemTime::now();
-        let age = |path: &Path| {
-            std::fs::metadata(path).and_then(|m| m.modified()).ok().and_then(|t| now.duration_since(t).ok())
-        };
         if age(&stamp).is_some_and(|age| age < COLLECT_EVERY) {
             return;
         }
         let _ = std::fs::write(&stamp, b"");
-        let mut referenced = std::collections::HashSet::new();
-        let layers = self.root.join("layers");
-        for entry in std::fs::read_dir(&layers).into_iter().flatten().flatten() {
-            let path = entry.path();
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let old = age(&path).is_some_and(|age| age > KEEP_UNUSED);
-            if (name.starts_with(".entry-") && age(&path).is_some_and(|age| age > ABANDONED))
-                || (old && name.ends_with(".json"))
-            {
-                let _ = std::fs::remove_file(&path);
-                continue;
-            }
-            if let Ok(bytes) = std::fs::read(&path)
-                && let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes)
-                && let Some(digest) = value["layer"]["digest"].as_str()
-            {
-                referenced.insert(digest.trim_start_matches("sha256:").to_owned());
-            }
-        }
+        let referenced = self.layers().collect_garbage(KEEP_UNUSED, ABANDONED);
         // `go build` touches its output on every run, even when it does not relink.
         for entry in std::fs::read_dir(self.root.join("bin")).into_iter().flatten().flatten() {
             let directory = entry.path();
@@ -157,6 +147,7 @@ impl FileLock {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::image::layer::WrittenLayer;
 
     fn age_by(path: &Path, days: u64) {
         let when = SystemTime::now() - Duration::from_secs(days * 24 * 3600);
@@ -174,12 +165,20 @@ mod tests {
             age_by(&path, days);
             path
         };
-        let entry = |digest: &str| format!(r#"{{"layer":{{"digest":"sha256:{digest}"}}}}"#);
-        let fresh_entry = write(root.path().join("layers/fresh.json"), &entry("aa"), 1);
-        let stale_entry = write(root.path().join("layers/stale.json"), &entry("bb"), 30);
+        // A blob and the layer entry naming it, both last used `days` ago.
+        let layer = |contents: &str, days: u64| {
+            let digest = crate::image::Digest::of(contents.as_bytes());
+            let blob = write(blobs.join(digest.hex()), contents, days);
+            let layer = WrittenLayer { digest: digest.clone(), size: 1, diff_id: digest, uncompressed_size: 1 };
+            cache.layers().put(contents, &layer).unwrap();
+            let entry = root.path().join("layers").join(format!("{contents}.json"));
+            age_by(&entry, days);
+            (entry, blob)
+        };
+        let (fresh_entry, referenced) = layer("a", 1);
+        age_by(&referenced, 30);
+        let (stale_entry, unreferenced) = layer("b", 30);
         let torn_entry = write(root.path().join("layers/.entry-x"), "{", 1);
-        let referenced = write(blobs.join("aa"), "a", 30);
-        let unreferenced = write(blobs.join("bb"), "b", 30);
         let recent = write(blobs.join("cc"), "c", 1);
         let partial = write(blobs.join(".layer-y"), "", 1);
         let builtin = write(blobs.join("builtin-base-v1-x.json"), "{}", 30);

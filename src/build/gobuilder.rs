@@ -22,6 +22,7 @@ use super::{
     Base, BaseRoot, BaseSource, BuildError, Builder, Built, ImportPath, PlatformBuild, Progress, capabilities, go,
 };
 use crate::image::layer::{Compression, WrittenLayer};
+use crate::image::manifest::{BASE_DIGEST_ANNOTATION, BASE_NAME_ANNOTATION};
 use crate::image::{Artifact, Descriptor, Image, Index, Platform, media_type};
 
 /// Which platforms to build.
@@ -159,8 +160,8 @@ impl GoBuilder {
         let import_path = &resolved.package.import_path;
         let base_annotations = |digest: &str| {
             BTreeMap::from([
-                ("org.opencontainers.image.base.digest".to_owned(), digest.to_owned()),
-                ("org.opencontainers.image.base.name".to_owned(), base.name.clone()),
+                (BASE_DIGEST_ANNOTATION.to_owned(), digest.to_owned()),
+                (BASE_NAME_ANNOTATION.to_owned(), base.name.clone()),
             ])
         };
         match &base.root {
@@ -302,6 +303,16 @@ impl GoBuilder {
                 (None, None) => (self.options.default_ldflags.clone(), "`defaultLdflags`".to_owned()),
             };
         let ldflags = self.templating.expand(&ldflags, &ldflags_place, &effective, &resolved.run_directory).await?;
+        // Checked before building: a base whose manifest type has no layer type for the
+        // compression is bad input.
+        let layer_media_type =
+            self.options.compression.layer_media_type(base.media_type()).ok_or_else(|| BuildError::Compression {
+                import_path: import_path.to_owned(),
+                message: format!(
+                    "the base's `{}` has no zstd layer type; use an OCI base or --compression=gzip",
+                    base.media_type()
+                ),
+            })?;
         let app_name = go::app_name(import_path);
         let output_directory = self.cache.binary_directory(import_path, platform, &resolved.run_directory);
         let cache_error =
@@ -331,14 +342,6 @@ impl GoBuilder {
         let kodata = tokio::task::spawn_blocking(move || kodata_job.run());
         go::run(&self.options.go, &resolved.run_directory, &arguments, &environment, import_path, platform).await?;
 
-        let layer_media_type =
-            self.options.compression.layer_media_type(base.media_type()).ok_or_else(|| BuildError::Compression {
-                import_path: import_path.to_owned(),
-                message: format!(
-                    "the base's `{}` has no zstd layer type; use an OCI base or --compression=gzip",
-                    base.media_type()
-                ),
-            })?;
         let job = LayerJob {
             binary: binary.clone(),
             app: app_name.clone(),
@@ -415,7 +418,7 @@ struct KodataJob {
 }
 
 impl KodataJob {
-    /// The layer, and whether it came from the layer cache (keyed by the kodata's contents).
+    /// The layer, and whether it came from the layer cache (keyed by the kodata files' metadata).
     fn run(self) -> Result<(WrittenLayer, bool), BuildError> {
         let plan = plan_kodata(&KodataLayer {
             source: &self.source,
@@ -423,7 +426,7 @@ impl KodataJob {
             mtime: self.time,
             windows: self.windows,
         })?;
-        let key = LayerCache::key(&["kodata-v1", &plan.fingerprint(), &self.compression.name()]);
+        let key = super::cache::key(&["kodata-v1", &plan.fingerprint(), &self.compression.name()]);
         cached_or(&self.layers, Some(key), || plan.write(&self.blobs, self.compression))
     }
 }
@@ -436,7 +439,7 @@ impl LayerJob {
         let build_id = crate::gobinary::read_build_id(&self.binary).ok();
         let binary_key = build_id.as_ref().map(|build_id| {
             let capabilities = self.capabilities.as_deref().map(hex::encode).unwrap_or_default();
-            LayerCache::key(&[
+            super::cache::key(&[
                 "binary-v1",
                 build_id,
                 &self.app,

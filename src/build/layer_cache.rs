@@ -5,13 +5,14 @@
 //! atomic rename and record the blob file's identity (size, times, inode), so a torn or stale
 //! entry, or a blob changed behind the cache's back, is detected and the layer rebuilt.
 
+use std::collections::HashSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest as _, Sha256};
 
+use super::cache::age;
 use crate::image::layer::WrittenLayer;
 
 #[derive(Clone, Debug)]
@@ -53,16 +54,6 @@ impl LayerCache {
         LayerCache { entries: entries.to_owned(), blobs: blobs.to_owned() }
     }
 
-    /// A key from the parts a layer's bytes depend on.
-    pub fn key(parts: &[&str]) -> String {
-        let mut hasher = Sha256::new();
-        for part in parts {
-            hasher.update(part.as_bytes());
-            hasher.update([0]);
-        }
-        hex::encode(hasher.finalize())
-    }
-
     fn entry_path(&self, key: &str) -> PathBuf {
         self.entries.join(format!("{key}.json"))
     }
@@ -91,5 +82,23 @@ impl LayerCache {
         std::io::Write::write_all(&mut temporary, &bytes)?;
         temporary.persist(self.entry_path(key)).map_err(|error| error.error)?;
         Ok(())
+    }
+
+    /// Delete entries unused for `keep` and temporary files older than `abandoned` (left by a
+    /// crash); return the hex digests of the blobs the remaining entries refer to.
+    pub fn collect_garbage(&self, keep: Duration, abandoned: Duration) -> HashSet<String> {
+        let mut referenced = HashSet::new();
+        for file in std::fs::read_dir(&self.entries).into_iter().flatten().flatten() {
+            let path = file.path();
+            let temporary = file.file_name().to_string_lossy().starts_with(".entry-");
+            if age(&path).is_some_and(|age| age > if temporary { abandoned } else { keep }) {
+                let _ = std::fs::remove_file(&path);
+            } else if let Some(entry) =
+                std::fs::read(&path).ok().and_then(|bytes| serde_json::from_slice::<Entry>(&bytes).ok())
+            {
+                referenced.insert(entry.layer.digest.hex().to_owned());
+            }
+        }
+        referenced
     }
 }
