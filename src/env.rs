@@ -46,6 +46,8 @@ pub const DOCKER_HOST: &str = "DOCKER_HOST";
 /// Extra CA certificates for registries.
 pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
 pub const SSL_CERT_DIR: &str = "SSL_CERT_DIR";
+/// Where `kubectl` is looked for.
+pub const PATH: &str = "PATH";
 /// Credentials for ghcr.io.
 pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
 pub const GITHUB_ACTOR: &str = "GITHUB_ACTOR";

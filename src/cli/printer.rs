@@ -12,20 +12,13 @@ pub struct Printer {
 }
 
 impl Printer {
-    /// `verbose` (`-v`) adds [`Printer::detail`] lines.
+    /// `verbose` (`-v`): callers add timings and cache figures to what they print.
     pub fn new(no_color: bool, verbose: bool) -> Printer {
         Printer { color: !no_color && std::io::stderr().is_terminal(), quiet: false, verbose }
     }
 
     pub fn verbose(&self) -> bool {
         self.verbose
-    }
-
-    /// A status line shown only with `-v` (timings, cache and upload figures).
-    pub fn detail(&self, verb: &str, message: &str) {
-        if self.verbose {
-            self.status(verb, message);
-        }
     }
 
     /// `    Building example.com/app for linux/amd64`

@@ -96,37 +96,39 @@ impl Session {
             publisher.prepare(import_path);
         }
         let outcomes = try_join_all(import_paths.iter().map(|import_path| async move {
-            let result = async {
+            let (built, published, elapsed) = async {
                 let built = builder.build(import_path).await?;
-                for platform in &built.platforms {
-                    printer.detail("Built", &describe_build(import_path, platform));
+                if printer.verbose() {
+                    for platform in &built.platforms {
+                        printer.status("Built", &describe_build(import_path, platform));
+                    }
                 }
                 let started = std::time::Instant::now();
                 let published = publisher.publish(&built).await?;
-                Ok::<_, anyhow::Error>(((built, published), started.elapsed()))
+                Ok::<_, anyhow::Error>((built, published, started.elapsed()))
             }
             .await
             .map_err(|error| match origin(import_path) {
                 place if place.is_empty() => error,
                 place => error.context(place),
             })?;
-            let (result, elapsed) = result;
-            for note in &result.1.notes {
+            for note in &published.notes {
                 printer.note(note);
             }
-            match printer.verbose() {
-                true => {
-                    printer.status("Published", &format!("{} (in {:.2} s)", result.1.reference, elapsed.as_secs_f64()))
-                }
-                false => printer.status("Published", &result.1.reference),
+            let mut line = published.reference.clone();
+            if printer.verbose() {
+                line.push_str(&format!(" (in {:.2} s)", elapsed.as_secs_f64()));
             }
-            Ok::<_, anyhow::Error>(result)
+            printer.status("Published", &line);
+            Ok::<_, anyhow::Error>((built, published))
         }))
         .await?;
         publisher.close().await?;
-        if let Some(stats) = &self.publishing.push_stats {
+        if printer.verbose()
+            && let Some(stats) = &self.publishing.push_stats
+        {
             let push = PushReport::from(stats.as_ref());
-            printer.detail(
+            printer.status(
                 "Uploaded",
                 &format!(
                     "{} blobs ({:.1} MB), {} already in the registry, {} mounted, {} referrers",

@@ -75,7 +75,7 @@ fn decide(stream: &Stream, root: usize, selector: &Selector) -> Decision {
         Err(reason) => return Decision::NotObject(reason),
     };
     let items = mapping_entries(stream, root, "items")
-        .find(|(_, items)| matches!(stream.nodes.get(*items).map(|node| &node.kind), Some(NodeKind::Sequence { .. })));
+        .find(|(_, items)| matches!(stream.kind(*items), Some(NodeKind::Sequence { .. })));
     let is_list = kind == "List" || (kind.ends_with("List") && items.is_some());
     if !is_list {
         return if selector.matches(&labels(stream, root)) { Decision::Keep } else { Decision::Drop };
@@ -84,7 +84,7 @@ fn decide(stream: &Stream, root: usize, selector: &Selector) -> Decision {
         return Decision::NotObject("has `kind: List` but no `items` sequence".to_string());
     };
     let floor = stream.nodes.get(key).map_or(0, |key| key.end.unwrap_or(key.start));
-    let Some(NodeKind::Sequence { children, .. }) = stream.nodes.get(items).map(|node| &node.kind) else {
+    let Some(NodeKind::Sequence { children, .. }) = stream.kind(items) else {
         return Decision::NotObject("has no `items` sequence".to_string());
     };
     let mut keep = Vec::with_capacity(children.len());
@@ -102,12 +102,12 @@ fn decide(stream: &Stream, root: usize, selector: &Selector) -> Decision {
 }
 
 fn is_null(stream: &Stream, node: usize) -> bool {
-    matches!(stream.nodes.get(node).map(|node| &node.kind), Some(NodeKind::Scalar { class: ScalarClass::Null, .. }))
+    matches!(stream.kind(node), Some(NodeKind::Scalar { class: ScalarClass::Null, .. }))
 }
 
 /// The string scalar at `node`, if it is one.
 fn string_value(stream: &Stream, node: usize) -> Option<&str> {
-    match stream.nodes.get(node).map(|node| &node.kind) {
+    match stream.kind(node) {
         Some(NodeKind::Scalar { value, class: ScalarClass::String }) => Some(value),
         _ => None,
     }
@@ -128,7 +128,7 @@ fn mapping_entries<'stream>(
     node: usize,
     key: &'stream str,
 ) -> impl Iterator<Item = (usize, usize)> + 'stream {
-    let children: &[usize] = match stream.nodes.get(node).map(|node| &node.kind) {
+    let children: &[usize] = match stream.kind(node) {
         Some(NodeKind::Mapping { children }) => children,
         _ => &[],
     };
@@ -140,7 +140,7 @@ fn mapping_entries<'stream>(
 
 /// The `kind` of a Kubernetes object: a mapping with string `apiVersion` and `kind`.
 fn object_kind(stream: &Stream, node: usize) -> Result<String, String> {
-    if !matches!(stream.nodes.get(node).map(|node| &node.kind), Some(NodeKind::Mapping { .. })) {
+    if !matches!(stream.kind(node), Some(NodeKind::Mapping { .. })) {
         return Err("is not a Kubernetes object (not a mapping)".to_string());
     }
     if !mapping_values(stream, node, "apiVersion").any(|value| string_value(stream, value).is_some()) {
@@ -154,11 +154,11 @@ fn object_kind(stream: &Stream, node: usize) -> Result<String, String> {
 
 /// The text of a label value: a scalar's text, an alias's anchored scalar, else empty.
 fn label_text(stream: &Stream, node: usize) -> Option<String> {
-    match stream.nodes.get(node).map(|node| &node.kind) {
+    match stream.kind(node) {
         Some(NodeKind::Scalar { value, .. }) => Some(value.clone()),
         Some(NodeKind::Alias { anchor }) => {
             let target = stream.anchors.get(*anchor).copied().flatten()?;
-            match stream.nodes.get(target).map(|node| &node.kind) {
+            match stream.kind(target) {
                 Some(NodeKind::Scalar { value, .. }) => Some(value.clone()),
                 _ => Some(String::new()),
             }
@@ -171,17 +171,16 @@ fn label_text(stream: &Stream, node: usize) -> Option<String> {
 pub(crate) fn labels(stream: &Stream, object: usize) -> BTreeMap<String, String> {
     let mut labels = BTreeMap::new();
     let map = mapping_values(stream, object, "metadata")
-        .find(|metadata| matches!(stream.nodes.get(*metadata).map(|node| &node.kind), Some(NodeKind::Mapping { .. })))
+        .find(|metadata| matches!(stream.kind(*metadata), Some(NodeKind::Mapping { .. })))
         .and_then(|metadata| {
-            mapping_values(stream, metadata, "labels").find(|labels| {
-                matches!(stream.nodes.get(*labels).map(|node| &node.kind), Some(NodeKind::Mapping { .. }))
-            })
+            mapping_values(stream, metadata, "labels")
+                .find(|labels| matches!(stream.kind(*labels), Some(NodeKind::Mapping { .. })))
         });
-    let Some(Some(NodeKind::Mapping { children })) = map.map(|map| stream.nodes.get(map).map(|node| &node.kind)) else {
+    let Some(Some(NodeKind::Mapping { children })) = map.map(|map| stream.kind(map)) else {
         return labels;
     };
     for pair in children.chunks_exact(2) {
-        if let Some(NodeKind::Scalar { value: key, .. }) = stream.nodes.get(pair[0]).map(|node| &node.kind) {
+        if let Some(NodeKind::Scalar { value: key, .. }) = stream.kind(pair[0]) {
             let value = label_text(stream, pair[1]).unwrap_or_default();
             labels.entry(key.clone()).or_insert(value);
         }

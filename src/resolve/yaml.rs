@@ -76,6 +76,13 @@ pub(crate) struct Stream {
     pub(crate) lines: Lines,
 }
 
+impl Stream {
+    /// What node `index` is, if it exists.
+    pub(crate) fn kind(&self, index: usize) -> Option<&NodeKind> {
+        self.nodes.get(index).map(|node| &node.kind)
+    }
+}
+
 struct Frame {
     node: usize,
     flow: bool,

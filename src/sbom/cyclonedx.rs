@@ -23,7 +23,6 @@ fn serial_number(digest: &Digest) -> String {
 fn bom(
     digest: &Digest,
     timestamp: &str,
-    tool_version: &str,
     component: Value,
     components: Vec<Value>,
     dependencies: Vec<Value>,
@@ -35,7 +34,7 @@ fn bom(
         "version": 1,
         "metadata": {
             "timestamp": timestamp,
-            "tools": {"components": [{"type": "application", "name": "rko", "version": tool_version}]},
+            "tools": {"components": [{"type": "application", "name": "rko", "version": facts::TOOL_VERSION}]},
             "component": component,
         },
         "components": components,
@@ -44,10 +43,6 @@ fn bom(
     let mut bytes = serde_json::to_vec_pretty(&document).unwrap_or_default();
     bytes.push(b'\n');
     bytes
-}
-
-fn timestamp(time: crate::image::gotime::Time) -> String {
-    crate::image::gotime::Time::from_unix(time.unix()).to_string()
 }
 
 /// The CycloneDX document of one image.
@@ -119,22 +114,17 @@ pub fn image_document(facts: &ImageFacts<'_>) -> Vec<u8> {
         dependencies.push(json!({"ref": main_ref, "dependsOn": main_depends}));
     }
     dependencies.insert(0, json!({"ref": image_ref, "dependsOn": image_depends}));
-    bom(digest, &timestamp(facts.created()), facts.tool_version, component, components, dependencies)
+    bom(digest, &facts::timestamp(facts.created()), component, components, dependencies)
 }
 
 /// The CycloneDX document of an index: the index and each platform image.
-pub fn index_document(index: &Index, tool_version: &str) -> Vec<u8> {
+pub fn index_document(index: &Index) -> Vec<u8> {
     let digest = index.digest();
-    let index_ref = facts::oci_purl("index", digest, &[("mediaType", index.media_type())]);
+    let index_ref = facts::index_purl(index);
     let component = json!({"type": "container", "bom-ref": index_ref, "name": digest.as_str(), "version": digest.as_str(), "purl": index_ref});
     let mut components = Vec::new();
     let mut children = Vec::new();
-    for (descriptor, child) in index.manifest().manifests.iter().zip(index.children()) {
-        let platform = descriptor.platform.clone().unwrap_or_else(|| child.platform());
-        let mut pairs = facts::platform_qualifiers(&platform);
-        pairs.push(("mediaType", child.media_type().to_owned()));
-        let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let purl = facts::oci_purl("image", child.digest(), &borrowed);
+    for (child, platform, purl) in facts::index_images(index) {
         components.push(json!({
             "type": "container",
             "bom-ref": purl,
@@ -147,6 +137,5 @@ pub fn index_document(index: &Index, tool_version: &str) -> Vec<u8> {
     }
     let mut dependencies = vec![json!({"ref": index_ref, "dependsOn": children})];
     dependencies.extend(components.iter().map(|c| json!({"ref": c["bom-ref"], "dependsOn": []})));
-    let created = index.children().first().map_or(crate::image::gotime::Time::ZERO, |child| child.config().created);
-    bom(digest, &timestamp(created), tool_version, component, components, dependencies)
+    bom(digest, &facts::timestamp(facts::index_created(index)), component, components, dependencies)
 }

@@ -8,18 +8,19 @@ use base64::Engine;
 use crate::base::builtin::{BUILTIN_NAME, BasePackage, PACKAGES};
 use crate::gobinary::{BuildInfo, Module};
 use crate::image::gotime::Time;
-use crate::image::{Digest, Image, Platform};
+use crate::image::manifest::{BASE_DIGEST_ANNOTATION, BASE_NAME_ANNOTATION};
+use std::sync::Arc;
+
+use crate::image::{Digest, Image, Index, Platform};
 use crate::registry::reference::Reference;
 
-pub const BASE_NAME: &str = "org.opencontainers.image.base.name";
-pub const BASE_DIGEST: &str = "org.opencontainers.image.base.digest";
+/// The version SBOMs name as their creating tool's.
+pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// One image's facts.
 pub struct ImageFacts<'a> {
     pub image: &'a Image,
-    pub platform: Platform,
     pub build_info: Option<&'a BuildInfo>,
-    pub tool_version: &'a str,
 }
 
 impl ImageFacts<'_> {
@@ -34,7 +35,7 @@ impl ImageFacts<'_> {
     /// The base image's name and digest, when the image was built on one.
     pub fn base(&self) -> Option<(&str, &str)> {
         let annotations = &self.image.manifest().annotations;
-        Some((annotations.get(BASE_NAME)?.as_str(), annotations.get(BASE_DIGEST)?.as_str()))
+        Some((annotations.get(BASE_NAME_ANNOTATION)?.as_str(), annotations.get(BASE_DIGEST_ANNOTATION)?.as_str()))
     }
 
     /// The packages of the base, when rko knows them (its built-in base).
@@ -49,6 +50,33 @@ impl ImageFacts<'_> {
     pub fn purl(&self) -> String {
         oci_purl("image", self.digest(), &[("mediaType", self.image.media_type())])
     }
+}
+
+/// A document's creation time: seconds precision in UTC (`2006-01-02T15:04:05Z`), as ko writes it.
+pub fn timestamp(time: Time) -> String {
+    Time::from_unix(time.unix()).to_string()
+}
+
+/// An index's creation time: its first image's.
+pub fn index_created(index: &Index) -> Time {
+    index.children().first().map_or(Time::ZERO, |child| child.config().created)
+}
+
+/// The index's purl: `pkg:oci/index@sha256%3A…?mediaType=…`.
+pub fn index_purl(index: &Index) -> String {
+    oci_purl("index", index.digest(), &[("mediaType", index.media_type())])
+}
+
+/// Each image of an index with its platform and its purl (platform qualifiers and media type).
+pub fn index_images(index: &Index) -> impl Iterator<Item = (&Arc<Image>, Platform, String)> {
+    index.manifest().manifests.iter().zip(index.children()).map(|(descriptor, child)| {
+        let platform = descriptor.platform.clone().unwrap_or_else(|| child.platform());
+        let mut pairs = platform_qualifiers(&platform);
+        pairs.push(("mediaType", child.media_type().to_owned()));
+        let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let purl = oci_purl("image", child.digest(), &borrowed);
+        (child, platform, purl)
+    })
 }
 
 /// The modules of a binary: its main module and its dependencies. A dependency replaced by

@@ -14,7 +14,7 @@ use async_trait::async_trait;
 
 use crate::build::{Attachment, BuildError, Builder, Built, ImportPath, Progress, go};
 use crate::image::referrer::{LegacyAttachment, Referrer};
-use crate::image::{Artifact, Descriptor, Digest, Image, Index};
+use crate::image::{Artifact, Descriptor, Image, Index};
 use facts::ImageFacts;
 
 /// A document format `--sbom` can ask for.
@@ -135,12 +135,7 @@ impl SbomBuilder {
             }
             None => None,
         };
-        let facts = ImageFacts {
-            image,
-            platform: image.platform(),
-            build_info: build_info.as_deref(),
-            tool_version: env!("CARGO_PKG_VERSION"),
-        };
+        let facts = ImageFacts { image, build_info: build_info.as_deref() };
         let file_name = format!("{app}-{}", image.platform().to_string().replace(['/', ':'], "-"));
         for format in &self.formats {
             let document = match format {
@@ -154,11 +149,11 @@ impl SbomBuilder {
     }
 
     fn index_documents(&self, index: &Index, app: &str, attachments: &mut Vec<Attachment>) -> Result<(), BuildError> {
-        let created = index.children().first().map_or(crate::image::gotime::Time::ZERO, |child| child.config().created);
+        let created = facts::index_created(index);
         for format in &self.formats {
             let document = match format {
-                SbomFormat::Spdx => spdx::index_document(index, env!("CARGO_PKG_VERSION")),
-                SbomFormat::CycloneDx => cyclonedx::index_document(index, env!("CARGO_PKG_VERSION")),
+                SbomFormat::Spdx => spdx::index_document(index),
+                SbomFormat::CycloneDx => cyclonedx::index_document(index),
             };
             self.write_file(&format!("{app}-index"), *format, &document)?;
             attachments.push(self.attach(index.descriptor(), *format, document, created));
@@ -188,11 +183,6 @@ impl Builder for SbomBuilder {
         }
         Ok(Arc::new(Built { attachments, ..(*built).clone() }))
     }
-}
-
-/// The digest of a subject's referrers-tag index (`sha256-<hex>`).
-pub fn referrers_tag(subject: &Digest) -> String {
-    format!("sha256-{}", subject.hex())
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use super::facts::{self, ImageFacts};
-use crate::image::{Digest, Index, Platform};
+use crate::image::{Digest, Index};
 
 fn spdx_id(text: &str) -> String {
     let cleaned: String =
@@ -39,7 +39,6 @@ fn relationship(element: &str, kind: &str, related: &str) -> Value {
 fn document(
     digest: &Digest,
     created: &str,
-    tool_version: &str,
     describes: &str,
     packages: Vec<Value>,
     relationships: Vec<Value>,
@@ -50,7 +49,7 @@ fn document(
         "SPDXID": "SPDXRef-DOCUMENT",
         "name": format!("sbom-{digest}"),
         "spdxVersion": "SPDX-2.3",
-        "creationInfo": {"created": created, "creators": [format!("Tool: rko {tool_version}")]},
+        "creationInfo": {"created": created, "creators": [format!("Tool: rko {}", facts::TOOL_VERSION)]},
         "dataLicense": "CC0-1.0",
         "documentNamespace": format!("http://spdx.org/spdxdocs/rko/{digest}"),
         "documentDescribes": [describes],
@@ -60,11 +59,6 @@ fn document(
     let mut bytes = serde_json::to_vec_pretty(&document).unwrap_or_default();
     bytes.push(b'\n');
     bytes
-}
-
-/// SPDX's `created`: seconds precision in UTC (`2006-01-02T15:04:05Z`), as ko formats it.
-fn created(time: crate::image::gotime::Time) -> String {
-    crate::image::gotime::Time::from_unix(time.unix()).to_string()
 }
 
 /// The SPDX document of one image.
@@ -123,44 +117,25 @@ pub fn image_document(facts: &ImageFacts<'_>) -> Vec<u8> {
             relationships.push(relationship(&main_id, "DEPENDS_ON", &id));
         }
     }
-    document(digest, &created(facts.created()), facts.tool_version, &image, packages, relationships)
+    document(digest, &facts::timestamp(facts.created()), &image, packages, relationships)
 }
 
 /// The SPDX document of an index: the index and each platform image.
-pub fn index_document(index: &Index, tool_version: &str) -> Vec<u8> {
+pub fn index_document(index: &Index) -> Vec<u8> {
     let digest = index.digest();
     let index_id = image_id(digest);
-    let mut index_package = package(
-        &index_id,
-        digest.as_str(),
-        digest.as_str(),
-        "NOASSERTION",
-        &facts::oci_purl("index", digest, &[("mediaType", index.media_type())]),
-    );
+    let mut index_package =
+        package(&index_id, digest.as_str(), digest.as_str(), "NOASSERTION", &facts::index_purl(index));
     index_package["primaryPackagePurpose"] = json!("CONTAINER");
     let mut packages = vec![index_package];
     let mut relationships = Vec::new();
-    for (descriptor, child) in index.manifest().manifests.iter().zip(index.children()) {
-        let platform = descriptor.platform.clone().unwrap_or_else(|| child.platform());
+    for (child, platform, purl) in facts::index_images(index) {
         let id = image_id(child.digest());
-        let mut pairs = platform_pairs(&platform);
-        pairs.push(("mediaType", child.media_type().to_owned()));
-        let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let mut entry = package(
-            &id,
-            child.digest().as_str(),
-            &platform.to_string(),
-            "NOASSERTION",
-            &facts::oci_purl("image", child.digest(), &borrowed),
-        );
+        let mut entry = package(&id, child.digest().as_str(), &platform.to_string(), "NOASSERTION", &purl);
         entry["primaryPackagePurpose"] = json!("CONTAINER");
         packages.push(entry);
         relationships.push(relationship(&id, "VARIANT_OF", &index_id));
     }
-    let created = index.children().first().map_or(crate::image::gotime::Time::ZERO, |child| child.config().created);
-    document(digest, &self::created(created), tool_version, &index_id, packages, relationships)
-}
-
-fn platform_pairs(platform: &Platform) -> Vec<(&'static str, String)> {
-    facts::platform_qualifiers(platform)
+    let created = facts::timestamp(facts::index_created(index));
+    document(digest, &created, &index_id, packages, relationships)
 }

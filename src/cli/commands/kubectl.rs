@@ -14,7 +14,7 @@ use crate::env::Environment;
 
 /// `kubectl` on `PATH`.
 pub fn find_kubectl(environment: &Environment, command: &str) -> Result<PathBuf> {
-    let path = environment.get("PATH").unwrap_or("");
+    let path = environment.get(crate::env::PATH).unwrap_or("");
     for directory in path.split(':').filter(|d| !d.is_empty()) {
         let candidate = Path::new(directory).join("kubectl");
         if candidate.is_file() {
@@ -64,6 +64,22 @@ pub fn pipe_into(kubectl: &Path, verb: &str, arguments: &[String], input: &[u8])
     Ok(())
 }
 
+/// The pod `rko run` starts: named after the image's repository (`hello-<md5>` with ko's
+/// default naming), as a DNS label (lowercase alphanumerics and `-`, at most 63, no `-` at
+/// either end).
+fn pod_name(image_name: &str) -> String {
+    let repository = image_name.rsplit('/').next().unwrap_or_default();
+    let label: String = repository
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .take(63)
+        .collect();
+    match label.trim_matches('-') {
+        "" => "rko-app".to_owned(),
+        name => name.to_owned(),
+    }
+}
+
 /// `rko run IMPORTPATH [-- kubectl args]`.
 pub async fn run(command: RunCommand, environment: &Environment, printer: Printer) -> Result<()> {
     let kubectl = find_kubectl(environment, "run")?;
@@ -71,14 +87,9 @@ pub async fn run(command: RunCommand, environment: &Environment, printer: Printe
     let import_path = session.qualify(&command.import_path)?;
     let outcomes = session.publish_all(std::slice::from_ref(&import_path), &|_| String::new()).await?;
     let published = &outcomes[0].1;
-    // The pod is named after the image's repository (`hello-<md5>` with ko's default naming).
-    let repository = published.name.rsplit('/').next().unwrap_or("rko-app");
-    let pod: String =
-        repository.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
-    let pod = pod.trim_matches('-').chars().take(63).collect::<String>();
     let mut arguments = vec![
         "run".to_owned(),
-        pod,
+        pod_name(&published.name),
         "--image".to_owned(),
         published.reference.clone(),
         "--attach".to_owned(),
@@ -88,4 +99,21 @@ pub async fn run(command: RunCommand, environment: &Environment, printer: Printe
     ];
     arguments.extend(command.kubectl_arguments);
     run_kubectl(&kubectl, &arguments)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pod_name;
+
+    #[test]
+    fn pods_are_named_with_a_dns_label() {
+        assert_eq!(
+            pod_name("ghcr.io/acme/hello-124ec4359fcc3b362d8aa16b0f28dd36"),
+            "hello-124ec4359fcc3b362d8aa16b0f28dd36"
+        );
+        assert_eq!(pod_name("ko.local/My_App"), "my-app");
+        let long = format!("r/{}_{}", "a".repeat(62), "b".repeat(10));
+        assert_eq!(pod_name(&long), "a".repeat(62));
+        assert_eq!(pod_name("r/__"), "rko-app");
+    }
 }

@@ -14,8 +14,7 @@ use crate::registry::reference::Repository;
 
 /// `https://index.docker.io/v1/`, `docker.io`, `ghcr.io/` → the registry host rko uses.
 fn registry_of(server: &str) -> Result<String> {
-    let host = server.trim_start_matches("https://").trim_start_matches("http://");
-    let host = host.split('/').next().unwrap_or("");
+    let host = crate::registry::auth::normalize_key(server);
     if host.is_empty() {
         bail!("`{server}` is not a registry: pass a host such as `ghcr.io` or `localhost:5443`");
     }
@@ -46,4 +45,19 @@ pub async fn run(command: LoginCommand, environment: &Environment, printer: Prin
     let path = tokio::task::spawn_blocking(move || keychain.store(&registry, &command.username, &password)).await??;
     printer.status("Logged in", &format!("credentials stored in `{}`", path.display()));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::registry_of;
+
+    #[test]
+    fn servers_name_the_registry_the_keychain_uses() {
+        for hub in ["docker.io", "https://index.docker.io/v1/", "registry-1.docker.io"] {
+            assert_eq!(registry_of(hub).unwrap(), "index.docker.io", "{hub}");
+        }
+        assert_eq!(registry_of("ghcr.io/").unwrap(), "ghcr.io");
+        assert_eq!(registry_of("http://localhost:5443").unwrap(), "localhost:5443");
+        assert!(registry_of("https://").unwrap_err().to_string().contains("is not a registry"));
+    }
 }

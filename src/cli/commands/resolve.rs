@@ -95,8 +95,9 @@ async fn resolve_inputs(command: &ResolveCommand, session: &Session) -> Result<(
             let place =
                 format!("`ko://{}` in `{}`:{}:{}", reference.import_path, input.name, reference.line, reference.column);
             let import_path = session.qualify(&reference.import_path).with_context(|| place.clone())?;
-            origins.entry(import_path.clone()).or_insert(place);
-            if !import_paths.contains(&import_path) {
+            // Two references (`./cmd/app`, `example.com/app/cmd/app`) may name one package.
+            if let std::collections::btree_map::Entry::Vacant(vacant) = origins.entry(import_path.clone()) {
+                vacant.insert(place);
                 import_paths.push(import_path.clone());
             }
             by_reference.insert(reference.import_path.clone(), import_path);
