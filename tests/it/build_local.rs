@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::support::{HELLO_NAME, Workspace, build_ok, command, digest_of, hello, layout_image, run, tempdir};
+use crate::support::{HELLO_NAME, Workspace, build_ok, command, digest_of, hello, layout_image, rejects, run, tempdir};
 
 /// The built-in base's linux/amd64 image. It must not change unless the base does (then
 /// update this value and say why in the commit).
@@ -283,18 +283,6 @@ fn platform_comes_from_goos_and_goarch() {
     let image = layout_image(&layout, &digest_of(reference.trim()));
     assert_eq!(image.config["architecture"], "arm64");
     assert_eq!(image.config["os"], "linux");
-}
-
-/// One bad input: the command fails, prints nothing on stdout, and its error names `expected`.
-fn rejects(workspace: &Workspace, arguments: &[&str], env: &[(&str, &str)], expected: &[&str]) {
-    let mut command = workspace.rko(arguments);
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    let error = run(&mut command).failure();
-    for text in expected {
-        assert!(error.contains(text), "{arguments:?}: error does not mention `{text}`:\n{error}");
-    }
 }
 
 #[test]

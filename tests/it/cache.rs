@@ -85,10 +85,7 @@ fn a_run_killed_mid_write_leaves_a_usable_cache() {
     assert!(!layout.join("index.json").exists(), "the killed run got as far as publishing");
 
     let after_crash = build_json(&workspace, &arguments[1..], &[]);
-    let clean = Workspace { directory: tempfile::tempdir().unwrap(), cache: tempfile::tempdir().unwrap() };
-    std::fs::remove_dir(clean.directory.path()).unwrap();
-    let mut copy = command("cp");
-    run(copy.arg("-a").arg(workspace.path()).arg(clean.directory.path())).success();
+    let clean = Workspace::copy_from(workspace.path());
     std::fs::remove_dir_all(clean.path().join("layout")).unwrap();
     let fresh = build_json(&clean, &arguments[1..], &[]);
     assert_eq!(after_crash["images"][0]["digest"], fresh["images"][0]["digest"], "the crash changed the image");

@@ -6,8 +6,8 @@
 use std::path::Path;
 
 use crate::support::{
-    HELLO_NAME, Workspace, build_json, command, crane, digest_of, hello, layout_blob, layout_image, peers, run,
-    tempdir, unique,
+    HELLO_NAME, Workspace, build_json, command, crane, crane_index, digest_of, hello, layout_blob, layout_image, peers,
+    run, tempdir, unique,
 };
 
 /// Unpack a gzip layer blob of an OCI layout into `destination`.
@@ -33,33 +33,6 @@ fn platforms_of(index: &serde_json::Value) -> Vec<String> {
             text
         })
         .collect()
-}
-
-/// A base index made with crane: one tiny image per platform, in this order.
-fn crane_index(registry: &str, platforms: &[&str]) -> String {
-    crane_index_of(registry, platforms, false)
-}
-
-/// The same with Docker media types (a manifest list of Docker schema 2 images) when `docker`.
-fn crane_index_of(registry: &str, platforms: &[&str], docker: bool) -> String {
-    let repository = format!("{registry}/{}", unique("platform-base"));
-    let scratch = tempdir();
-    let tar = scratch.path().join("layer.tar");
-    std::fs::write(scratch.path().join("base.txt"), "base\n").unwrap();
-    run(command("tar").arg("-C").arg(scratch.path()).arg("-cf").arg(&tar).arg("base.txt")).success();
-    let mut arguments = vec!["index".to_owned(), "append".to_owned(), format!("--docker-empty-base={docker}")];
-    for (number, platform) in platforms.iter().enumerate() {
-        let reference = format!("{repository}:child{number}");
-        let empty_base = if docker { "--oci-empty-base=false" } else { "--oci-empty-base" };
-        crane(&["append", empty_base, "-f", tar.to_str().unwrap(), "-t", &reference]);
-        crane(&["mutate", "--set-platform", platform, "-t", &reference, &reference]);
-        arguments.extend(["-m".to_owned(), reference]);
-    }
-    let index = format!("{repository}:index");
-    arguments.extend(["-t".to_owned(), index.clone()]);
-    let arguments: Vec<&str> = arguments.iter().map(String::as_str).collect();
-    crane(&arguments);
-    index
 }
 
 #[test]
@@ -100,7 +73,7 @@ fn two_platforms_pushed_as_an_index_run_on_both() {
 #[test]
 fn all_builds_every_real_platform_of_the_base_in_order() {
     let registry = peers().get("RKO_TEST_REGISTRY");
-    let base = crane_index(registry, &["linux/arm64", "unknown/unknown", "linux/amd64", "linux/arm/v7"]);
+    let base = crane_index(registry, &["linux/arm64", "unknown/unknown", "linux/amd64", "linux/arm/v7"], false);
     let workspace = hello();
     let layout = workspace.path().join("layout");
     let report = build_json(
@@ -114,7 +87,7 @@ fn all_builds_every_real_platform_of_the_base_in_order() {
     assert_eq!(index["annotations"]["org.opencontainers.image.base.digest"], crane(&["digest", &base]));
 
     // A Docker manifest list base gives a Docker manifest list of Docker images.
-    let docker_base = crane_index_of(registry, &["linux/amd64", "linux/arm64"], true);
+    let docker_base = crane_index(registry, &["linux/amd64", "linux/arm64"], true);
     let docker_report = build_json(
         &workspace,
         &["--push=false", "--platform=all", "--oci-layout-path", layout.to_str().unwrap(), "."],
@@ -275,7 +248,7 @@ fn index_layouts_and_archives_load_everywhere() {
 #[test]
 fn windows_images_use_kos_layout() {
     let registry = peers().get("RKO_TEST_REGISTRY");
-    let base = crane_index(registry, &["windows/amd64:10.0.20348.2227"]);
+    let base = crane_index(registry, &["windows/amd64:10.0.20348.2227"], false);
     let workspace = hello();
     let layout = workspace.path().join("layout");
     let report = build_json(
@@ -319,7 +292,7 @@ fn windows_images_use_kos_layout() {
 fn platform_bad_inputs() {
     let registry = peers().get("RKO_TEST_REGISTRY");
     let workspace = hello();
-    let base = crane_index(registry, &["linux/amd64", "linux/arm64"]);
+    let base = crane_index(registry, &["linux/amd64", "linux/arm64"], false);
     let mut lacking = workspace.rko(&["build", "--push=false", "--platform=linux/s390x", "."]);
     let error = run(lacking.env("KO_DEFAULTBASEIMAGE", &base)).failure();
     assert!(
@@ -337,7 +310,7 @@ fn platform_bad_inputs() {
     let error = run(goos.env("GOARCH", "amd64")).failure();
     assert!(error.contains("GOARCH"), "{error}");
 
-    let inner = crane_index(registry, &["linux/amd64"]);
+    let inner = crane_index(registry, &["linux/amd64"], false);
     let outer = format!("{registry}/{}:nested", unique("nested"));
     crane(&["index", "append", "--flatten=false", "-m", &inner, "-t", &outer]);
     let mut nested = workspace.rko(&["build", "--push=false", "."]);

@@ -8,8 +8,10 @@ use std::path::Path;
 
 use crate::support::{Workspace, build_json, command, crane, digest_of, peers, run, tempdir, unique};
 
+/// An app whose one dependency, `example.com/dep` v1.2.3, is a local module pulled in with
+/// `replace`.
 fn with_dependency() -> Workspace {
-    Workspace::module(
+    let workspace = Workspace::module(
         "withdep",
         &[
             (
@@ -22,13 +24,11 @@ fn with_dependency() -> Workspace {
                 "package dep\n\n// Greeting is what the app prints.\nfunc Greeting() string { return \"hello from dep\" }\n",
             ),
         ],
-    )
-}
-
-fn add_requirement(workspace: &Workspace) {
+    );
     let go_mod = std::fs::read_to_string(workspace.path().join("go.mod")).unwrap();
     workspace
         .write("go.mod", &format!("{go_mod}\nrequire example.com/dep v1.2.3\n\nreplace example.com/dep => ./dep\n"));
+    workspace
 }
 
 fn read_json(path: &Path) -> serde_json::Value {
@@ -38,7 +38,6 @@ fn read_json(path: &Path) -> serde_json::Value {
 #[test]
 fn spdx_and_cyclonedx_validate_and_list_the_dependency() {
     let workspace = with_dependency();
-    add_requirement(&workspace);
     let directory = workspace.path().join("sboms");
     let report = build_json(
         &workspace,
@@ -114,7 +113,6 @@ fn spdx_and_cyclonedx_validate_and_list_the_dependency() {
 #[test]
 fn sboms_reach_cosign_oras_and_the_referrers_tag() {
     let workspace = with_dependency();
-    add_requirement(&workspace);
     let directory = workspace.path().join("sboms");
     let registry = peers().get("RKO_TEST_REGISTRY");
     let repository = format!("{registry}/{}", unique("sbom"));
@@ -182,9 +180,7 @@ fn sboms_reach_cosign_oras_and_the_referrers_tag() {
 #[test]
 fn sboms_are_deterministic() {
     let first = with_dependency();
-    add_requirement(&first);
     let second = with_dependency();
-    add_requirement(&second);
     let mut documents = Vec::new();
     for workspace in [&first, &second] {
         let directory = workspace.path().join("sboms");
@@ -203,7 +199,6 @@ fn sboms_are_deterministic() {
 #[test]
 fn sbom_bad_inputs() {
     let workspace = with_dependency();
-    add_requirement(&workspace);
     let error = run(&mut workspace.rko(&["build", "--push=false", "--sbom=cyclone", "."])).failure();
     assert!(error.contains("unknown --sbom value `cyclone`"), "{error}");
 

@@ -91,8 +91,13 @@ impl Workspace {
 
     /// A copy of a directory of the repository (`examples/hello`, `tests/fixtures/...`).
     pub fn copy_of(relative: &str) -> Workspace {
+        Workspace::copy_from(&repository().join(relative))
+    }
+
+    /// A copy of `source` (symlinks kept as links), with an empty cache of its own.
+    pub fn copy_from(source: &Path) -> Workspace {
         let workspace = Workspace { directory: tempdir(), cache: tempdir() };
-        copy_tree(&repository().join(relative), workspace.path());
+        copy_tree(source, workspace.path());
         workspace
     }
 
@@ -116,14 +121,7 @@ impl Workspace {
 
 /// A temporary directory with a lowercase name (podman refuses `oci:` paths with capitals).
 pub fn tempdir() -> tempfile::TempDir {
-    static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let count = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    tempfile::Builder::new()
-        .prefix(&format!("rko-it-{}-{count}-{nanos}", std::process::id()))
-        .rand_bytes(0)
-        .tempdir()
-        .expect("temporary directory")
+    tempfile::Builder::new().prefix(&unique("rko-it")).rand_bytes(0).tempdir().expect("temporary directory")
 }
 
 pub fn repository() -> PathBuf {
@@ -216,6 +214,44 @@ pub fn build_json(workspace: &Workspace, arguments: &[&str], env: &[(&str, &str)
     serde_json::from_str(&run(&mut rko).success()).expect("the report is JSON")
 }
 
+/// One bad input: the command fails, prints nothing on stdout, and its error names each of
+/// `expected`. Returns the error.
+pub fn rejects(workspace: &Workspace, arguments: &[&str], env: &[(&str, &str)], expected: &[&str]) -> String {
+    let mut command = workspace.rko(arguments);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let error = run(&mut command).failure();
+    for text in expected {
+        assert!(error.contains(text), "{arguments:?}: error does not mention `{text}`:\n{error}");
+    }
+    error
+}
+
+/// A base index made with crane (not rko), children in the order of `platforms`, each a tiny
+/// image with a layer of its own, tagged `child<n>`; Docker media types (a manifest list of
+/// Docker schema 2 images) when `docker`.
+pub fn crane_index(registry: &str, platforms: &[&str], docker: bool) -> String {
+    let repository = format!("{registry}/{}", unique("base"));
+    let scratch = tempdir();
+    let mut arguments = vec!["index".to_owned(), "append".to_owned(), format!("--docker-empty-base={docker}")];
+    for (number, platform) in platforms.iter().enumerate() {
+        let file = format!("child{number}.txt");
+        std::fs::write(scratch.path().join(&file), format!("base layer for {platform}\n")).unwrap();
+        let tar = scratch.path().join(format!("child{number}.tar"));
+        run(command("tar").arg("-C").arg(scratch.path()).arg("-cf").arg(&tar).arg(&file)).success();
+        let reference = format!("{repository}:child{number}");
+        let empty_base = if docker { "--oci-empty-base=false" } else { "--oci-empty-base" };
+        crane(&["append", empty_base, "-f", tar.to_str().unwrap(), "-t", &reference]);
+        crane(&["mutate", "--set-platform", platform, "-t", &reference, &reference]);
+        arguments.extend(["-m".to_owned(), reference]);
+    }
+    let index = format!("{repository}:index");
+    arguments.extend(["-t".to_owned(), index.clone()]);
+    crane(&arguments.iter().map(String::as_str).collect::<Vec<_>>());
+    index
+}
+
 /// Build and return the single line rko printed.
 pub fn build_ok(workspace: &Workspace, arguments: &[&str]) -> String {
     let stdout = run(&mut workspace.rko(arguments)).success();
@@ -253,7 +289,7 @@ impl Peers {
     }
 }
 
-/// A repository path no other test or run uses (`it-<pid>-<n>`).
+/// A name no other test or run uses (`<prefix>-<pid>-<n>-<nanoseconds>`).
 pub fn unique(prefix: &str) -> String {
     static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let count = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
