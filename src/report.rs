@@ -1,5 +1,6 @@
-//! The one description of a run. `--json`, `--image-refs` and (later) CI outputs are renderers
-//! of this type; nothing else describes what rko built and published.
+//! The one description of a run, successful or not. `--json`, `--report`, `--image-refs` and
+//! the CI outputs are renderers of this type (in `cli::outputs`); nothing else describes what
+//! rko built and published. Pure data: measuring the process is the caller's business.
 
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -8,11 +9,23 @@ use serde::Serialize;
 
 use crate::build::Built;
 use crate::image::Artifact;
+use crate::image::referrer::AttachmentKind;
 use crate::publish::Published;
 
-#[derive(Clone, Debug, Default, Serialize)]
+/// The report's shape; raised when a field changes meaning or goes away.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, Serialize)]
 pub struct Report {
+    pub schema_version: u32,
+    /// The rko that made the report (`CARGO_PKG_VERSION`).
+    pub rko_version: String,
+    /// Every import path that was built (and published, when asked), in argument order.
     pub images: Vec<ImageReport>,
+    /// Every import path that failed, and run-level failures (an archive that could not be
+    /// written), with the error as printed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<FailureReport>,
     /// What pushing cost, when images went to a registry.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub push: Option<PushReport>,
@@ -23,25 +36,40 @@ pub struct Report {
     pub resources: Resources,
 }
 
+impl Report {
+    /// A report of `images` and `failures`, with no push figures or resources yet.
+    pub fn new(images: Vec<ImageReport>, failures: Vec<FailureReport>) -> Report {
+        Report {
+            schema_version: SCHEMA_VERSION,
+            rko_version: env!("CARGO_PKG_VERSION").to_owned(),
+            images,
+            failures,
+            push: None,
+            resolved: BTreeMap::new(),
+            resources: Resources::default(),
+        }
+    }
+
+    pub fn succeeded(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+/// What went wrong for one import path (or for the run, without one).
+#[derive(Clone, Debug, Serialize)]
+pub struct FailureReport {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub import_path: Option<String>,
+    /// `build`, `publish` or `write` (an output written when the run closes).
+    pub stage: &'static str,
+    /// The error as printed.
+    pub error: String,
+}
+
 /// rko's own resource use (not its `go build` children's).
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Resources {
     pub peak_rss_bytes: u64,
-}
-
-impl Resources {
-    /// This process's peak resident set size so far.
-    pub fn now() -> Resources {
-        let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-        // SAFETY: getrusage only writes the rusage it is given.
-        let result = unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) };
-        if result != 0 {
-            return Resources::default();
-        }
-        // SAFETY: getrusage succeeded and initialised the struct.
-        let usage = unsafe { usage.assume_init() };
-        Resources { peak_rss_bytes: u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024 }
-    }
 }
 
 /// Blobs uploaded (and their bytes), mounted from another repository, or already present.
@@ -75,10 +103,29 @@ pub struct ImageReport {
     pub name: String,
     pub digest: String,
     pub media_type: String,
+    /// What was done with it: `published` (to a registry), `wrote` (an OCI layout), `loaded`
+    /// (a Docker daemon or kind) or `built` (nothing written, or a file written at the end).
+    pub action: String,
     pub tags: Vec<String>,
     pub platforms: Vec<PlatformReport>,
     /// SBOMs attached (as OCI referrers) to the image, its platform images and its index.
     pub sboms: Vec<SbomReport>,
+    /// Signatures and attestations attached while publishing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentReport>,
+}
+
+/// A signature or attestation.
+#[derive(Clone, Debug, Serialize)]
+pub struct AttachmentReport {
+    /// `signature`, or the attestation's predicate type.
+    pub kind: String,
+    pub subject: String,
+    /// The referrer manifest holding it.
+    pub digest: String,
+    /// cosign's legacy tag it was added to (`sha256-<hex>.sig`, `.att`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub legacy_tag: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -122,6 +169,7 @@ impl ImageReport {
             name: published.name.clone(),
             digest: built.artifact.digest().to_string(),
             media_type,
+            action: published.action.verb().to_lowercase(),
             tags: published.tags.clone(),
             platforms: built
                 .platforms
@@ -138,8 +186,22 @@ impl ImageReport {
             sboms: built
                 .attachments
                 .iter()
+                .chain(&published.attachments)
+                .filter(|attachment| matches!(attachment.kind, AttachmentKind::Sbom(_)))
                 .map(|attachment| SbomReport {
-                    format: attachment.format.clone(),
+                    format: attachment.kind.name().to_owned(),
+                    subject: attachment.referrer.subject.digest.to_string(),
+                    digest: attachment.referrer.digest().to_string(),
+                    legacy_tag: attachment.legacy.as_ref().map(|legacy| legacy.tag.clone()),
+                })
+                .collect(),
+            attachments: built
+                .attachments
+                .iter()
+                .chain(&published.attachments)
+                .filter(|attachment| !matches!(attachment.kind, AttachmentKind::Sbom(_)))
+                .map(|attachment| AttachmentReport {
+                    kind: attachment.kind.name().to_owned(),
                     subject: attachment.referrer.subject.digest.to_string(),
                     digest: attachment.referrer.digest().to_string(),
                     legacy_tag: attachment.legacy.as_ref().map(|legacy| legacy.tag.clone()),

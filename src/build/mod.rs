@@ -21,7 +21,7 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 
 use crate::gobinary::BuildInfo;
-use crate::image::referrer::{LegacyAttachment, Referrer};
+pub use crate::image::referrer::Attachment;
 use crate::image::{Artifact, Digest, Platform};
 
 pub use base::{Base, BaseChildren, BaseRoot, BaseSource};
@@ -63,16 +63,6 @@ pub struct PlatformBuild {
     pub layers_cached: bool,
     pub started: SystemTime,
     pub finished: SystemTime,
-}
-
-/// A document attached to one image or index of a build (an SBOM).
-#[derive(Clone, Debug)]
-pub struct Attachment {
-    /// `spdx` or `cyclonedx`.
-    pub format: String,
-    pub referrer: Referrer,
-    /// cosign's `sha256-<hex>.sbom` image, for `cosign download sbom`.
-    pub legacy: Option<LegacyAttachment>,
 }
 
 /// The result of building one import path.
@@ -117,6 +107,8 @@ pub enum BuildError {
     Template { template: String, place: String, message: String },
     #[error("cache directory `{}`: {message}", path.display())]
     Cache { path: PathBuf, message: String },
+    #[error("cannot write `{}`: {message}", path.display())]
+    Output { path: PathBuf, message: String },
     #[error("build task failed: {0}")]
     Task(String),
 }

@@ -188,6 +188,10 @@ pub struct PublishFlags {
     /// Write the published references into this file, one per line
     #[arg(long)]
     pub image_refs: Option<PathBuf>,
+    /// Also list SBOM referrers in the `index.json` of OCI layouts and archives (for `oras
+    /// discover --oci-layout`; tools reading `oci:DIR` then need the image named)
+    #[arg(long, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true, action = ArgAction::Set)]
+    pub oci_referrers: bool,
     /// Name images `KO_DOCKER_REPO/<full import path>`
     #[arg(short = 'P', long, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true, action = ArgAction::Set)]
     pub preserve_import_paths: bool,

@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod commands;
+pub mod outputs;
 pub mod printer;
 pub mod session;
 pub mod settings;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use futures::future::try_join_all;
+use futures::future::join_all;
 
 use super::args::{BuildFlags, PublishFlags};
 use super::printer::Printer;
@@ -18,7 +18,7 @@ use crate::config;
 use crate::env::{self, Environment};
 use crate::publish::Published;
 use crate::registry::shared::SharedClient;
-use crate::report::{ImageReport, PushReport, Report, Resources};
+use crate::report::{FailureReport, ImageReport, PushReport, Report};
 
 pub struct Session {
     pub working_directory: PathBuf,
@@ -30,7 +30,47 @@ pub struct Session {
 }
 
 /// What one import path became.
-pub type Outcome = (Arc<Built>, Published);
+pub enum Outcome {
+    Published { built: Arc<Built>, published: Published },
+    Failed { import_path: ImportPath, stage: &'static str, error: anyhow::Error },
+}
+
+/// Every import path's outcome, in the order asked, and what closing the outputs did.
+pub struct Run {
+    pub outcomes: Vec<Outcome>,
+    /// An output written at the end (a tarball) that failed.
+    pub close_error: Option<anyhow::Error>,
+}
+
+impl Run {
+    /// The published ones, in order.
+    pub fn published(&self) -> impl Iterator<Item = (&Arc<Built>, &Published)> {
+        self.outcomes.iter().filter_map(|outcome| match outcome {
+            Outcome::Published { built, published } => Some((built, published)),
+            Outcome::Failed { .. } => None,
+        })
+    }
+
+    /// The run's errors, each as printed: the first is what the command fails with.
+    pub fn errors(&self) -> impl Iterator<Item = &anyhow::Error> {
+        let failures = self.outcomes.iter().filter_map(|outcome| match outcome {
+            Outcome::Failed { error, .. } => Some(error),
+            Outcome::Published { .. } => None,
+        });
+        failures.chain(&self.close_error)
+    }
+
+    /// Fail with the first error after printing the others (each one line).
+    pub fn into_result(self, printer: Printer) -> Result<Run> {
+        let errors: Vec<String> = self.errors().map(|error| format!("{error:#}")).collect();
+        let mut errors = errors.into_iter();
+        let Some(first) = errors.next() else { return Ok(self) };
+        for other in errors {
+            printer.error(&other);
+        }
+        Err(anyhow::anyhow!(first))
+    }
+}
 
 impl Session {
     /// Load `.ko.yaml`, resolve the settings and wire the builder and publishers.
@@ -84,46 +124,78 @@ impl Session {
         Ok(self.builder.qualify(reference)?)
     }
 
-    /// Build and publish every import path at once; the first failure stops the rest.
-    /// `origin` adds where an import path came from to its errors.
+    pub fn printer(&self) -> Printer {
+        self.printer
+    }
+
+    /// The name an import path is published under (named once, here, for every output).
+    pub fn name(&self, import_path: &ImportPath) -> String {
+        self.publishing.namer.name(import_path.as_str())
+    }
+
+    /// Build and publish every import path at once. One failing does not stop the others:
+    /// every outcome is kept, so the report says what was built and what failed. `origin`
+    /// adds where an import path came from to its errors.
     pub async fn publish_all(
         &self,
         import_paths: &[ImportPath],
         origin: &(dyn Fn(&ImportPath) -> String + Sync),
-    ) -> Result<Vec<Outcome>> {
+    ) -> Run {
         let (builder, publisher, printer) = (&self.builder, &self.publishing.publisher, self.printer);
         for import_path in import_paths {
             publisher.prepare(import_path);
         }
-        let outcomes = try_join_all(import_paths.iter().map(|import_path| async move {
-            let (built, published, elapsed) = async {
-                let built = builder.build(import_path).await?;
-                if printer.verbose() {
-                    for platform in &built.platforms {
-                        printer.status("Built", &describe_build(import_path, platform));
-                    }
+        let in_context = |import_path: &ImportPath, error: anyhow::Error| match origin(import_path) {
+            place if place.is_empty() => error,
+            place => error.context(place),
+        };
+        let outcomes = join_all(import_paths.iter().map(|import_path| async move {
+            let built = match builder.build(import_path).await {
+                Ok(built) => built,
+                Err(error) => {
+                    let error = in_context(import_path, error.into());
+                    return Outcome::Failed { import_path: import_path.clone(), stage: "build", error };
                 }
-                let started = std::time::Instant::now();
-                let published = publisher.publish(&built).await?;
-                Ok::<_, anyhow::Error>((built, published, started.elapsed()))
+            };
+            if printer.verbose() {
+                for platform in &built.platforms {
+                    printer.status("Built", &describe_build(import_path, platform));
+                }
             }
-            .await
-            .map_err(|error| match origin(import_path) {
-                place if place.is_empty() => error,
-                place => error.context(place),
-            })?;
+            let started = std::time::Instant::now();
+            let published = match publisher.publish(&built, &self.name(import_path)).await {
+                Ok(published) => published,
+                Err(error) => {
+                    let error = in_context(import_path, error.into());
+                    return Outcome::Failed { import_path: import_path.clone(), stage: "publish", error };
+                }
+            };
             for note in &published.notes {
                 printer.note(note);
             }
             let mut line = published.reference.clone();
             if printer.verbose() {
-                line.push_str(&format!(" (in {:.2} s)", elapsed.as_secs_f64()));
+                line.push_str(&format!(" (in {:.2} s)", started.elapsed().as_secs_f64()));
             }
-            printer.status("Published", &line);
-            Ok::<_, anyhow::Error>((built, published))
+            printer.status(published.action.verb(), &line);
+            Outcome::Published { built, published }
         }))
-        .await?;
-        publisher.close().await?;
+        .await;
+        // Files written at the end (tarballs) are announced once they exist; none is written
+        // when an import path failed, so no archive is missing an image.
+        let close_error = if outcomes.iter().any(|outcome| matches!(outcome, Outcome::Failed { .. })) {
+            None
+        } else {
+            match publisher.close().await {
+                Ok(written) => {
+                    for path in written {
+                        printer.status("Wrote", &path.display().to_string());
+                    }
+                    None
+                }
+                Err(error) => Some(anyhow::Error::from(error)),
+            }
+        };
         if printer.verbose()
             && let Some(stats) = &self.publishing.push_stats
         {
@@ -141,27 +213,31 @@ impl Session {
             );
         }
         self.cache.collect_garbage();
-        Ok(outcomes)
+        Run { outcomes, close_error }
     }
 
     /// The report of a run.
-    pub fn report(&self, outcomes: &[Outcome]) -> Report {
-        Report {
-            images: outcomes.iter().map(|(built, published)| ImageReport::new(built, published)).collect(),
-            push: self.publishing.push_stats.as_ref().map(|stats| PushReport::from(stats.as_ref())),
-            resolved: Default::default(),
-            resources: Resources::now(),
+    pub fn report(&self, run: &Run) -> Report {
+        let images = run.published().map(|(built, published)| ImageReport::new(built, published)).collect();
+        let mut failures: Vec<FailureReport> = run
+            .outcomes
+            .iter()
+            .filter_map(|outcome| match outcome {
+                Outcome::Failed { import_path, stage, error } => Some(FailureReport {
+                    import_path: Some(import_path.to_string()),
+                    stage,
+                    error: format!("{error:#}"),
+                }),
+                Outcome::Published { .. } => None,
+            })
+            .collect();
+        if let Some(error) = &run.close_error {
+            failures.push(FailureReport { import_path: None, stage: "write", error: format!("{error:#}") });
         }
+        let mut report = Report::new(images, failures);
+        report.push = self.publishing.push_stats.as_ref().map(|stats| PushReport::from(stats.as_ref()));
+        report
     }
-}
-
-/// Write the report to `--report FILE`, if asked.
-pub fn write_report(report: &Report, path: Option<&Path>) -> Result<()> {
-    if let Some(path) = path {
-        let bytes = serde_json::to_vec_pretty(report)?;
-        std::fs::write(path, bytes).with_context(|| format!("cannot write the report to `{}`", path.display()))?;
-    }
-    Ok(())
 }
 
 /// `example.com/app for linux/amd64 in 0.31 s (linked, layers written)`, for `-v`.

@@ -78,7 +78,8 @@ pub struct PublishSettings {
     pub oci_layout_path: Option<PathBuf>,
     pub oci_archive: Option<PathBuf>,
     pub tarball: Option<PathBuf>,
-    pub image_refs: Option<PathBuf>,
+    /// `--oci-referrers`: list SBOM referrers in OCI layouts' and archives' `index.json`.
+    pub oci_referrers: bool,
     pub jobs: usize,
 }
 
@@ -359,7 +360,7 @@ pub fn publish_settings(
             oci_layout_path: flags.oci_layout_path.clone(),
             oci_archive: flags.oci_archive.clone(),
             tarball: flags.tarball.clone(),
-            image_refs: flags.image_refs.clone(),
+            oci_referrers: flags.oci_referrers,
             jobs,
         },
         warnings,

@@ -13,7 +13,7 @@ use crate::base::Selector;
 use crate::build::assemble::ImageSettings;
 use crate::build::cache::Cache;
 use crate::build::gobuilder::{GoBuilder, GoBuilderOptions};
-use crate::build::{Builder, PlatformRequest, Progress};
+use crate::build::{Builder, ImportPath, PlatformRequest, Progress};
 use crate::env::{self, Environment};
 use crate::image::Platform;
 use crate::image::gotime::Time;
@@ -24,7 +24,6 @@ use crate::publish::kind::KindPublisher;
 use crate::publish::layout::LayoutPublisher;
 use crate::publish::multi::MultiPublisher;
 use crate::publish::nop::NopPublisher;
-use crate::publish::recorder::Recorder;
 use crate::publish::registry::RegistryPublisher;
 use crate::publish::tarball::{ArchiveKind, ArchivePublisher, host_platform};
 use crate::publish::{Namer, Publisher};
@@ -121,10 +120,12 @@ pub fn make_builder(
 pub struct Publishing {
     pub publisher: Box<dyn Publisher>,
     pub push_stats: Option<Arc<PushStats>>,
+    /// Names every import path once, for every publisher.
+    pub namer: Namer,
 }
 
 /// ko's publisher choice: daemon or kind alone; otherwise layout, tarball and registry in that
-/// order, or the no-op publisher when nothing is asked for; `--image-refs` records around it.
+/// order, or the no-op publisher when nothing is asked for.
 pub fn make_publisher(
     settings: &PublishSettings,
     platforms: &PlatformRequest,
@@ -144,13 +145,12 @@ pub fn make_publisher(
     match &settings.target {
         Target::Daemon(_) => {
             let api = DockerApi::from_host(environment.get(env::DOCKER_HOST)).map_err(anyhow::Error::msg)?;
-            publishers.push(Box::new(DaemonPublisher::new(api, namer.clone(), settings.tags.clone(), blobs.clone())));
+            publishers.push(Box::new(DaemonPublisher::new(api, settings.tags.clone(), blobs.clone())));
         }
         Target::Kind(_) => {
             let cluster = environment.non_empty(env::KIND_CLUSTER_NAME).unwrap_or("kind").to_owned();
             publishers.push(Box::new(KindPublisher {
                 cluster,
-                namer: namer.clone(),
                 tags: settings.tags.clone(),
                 blobs: blobs.clone(),
                 platform: first_platform.clone(),
@@ -161,9 +161,9 @@ pub fn make_publisher(
             if let Some(path) = &settings.oci_layout_path {
                 publishers.push(Box::new(LayoutPublisher::new(
                     path.clone(),
-                    namer.clone(),
                     settings.tags.clone(),
                     blobs.clone(),
+                    settings.oci_referrers,
                 )));
             }
             for (path, kind) in [(&settings.tarball, ArchiveKind::Docker), (&settings.oci_archive, ArchiveKind::Oci)] {
@@ -171,10 +171,10 @@ pub fn make_publisher(
                     publishers.push(Box::new(ArchivePublisher::new(
                         path.clone(),
                         kind,
-                        namer.clone(),
                         settings.tags.clone(),
                         blobs.clone(),
                         host_platform(),
+                        settings.oci_referrers,
                     )));
                 }
             }
@@ -185,7 +185,10 @@ pub fn make_publisher(
                     registries.clone(),
                     settings.jobs,
                     stats,
-                    namer.clone(),
+                    {
+                        let namer = namer.clone();
+                        Box::new(move |import_path: &ImportPath| namer.name(import_path.as_str()))
+                    },
                     settings.tags.clone(),
                     settings.tag_only,
                 )));
@@ -193,13 +196,9 @@ pub fn make_publisher(
         }
     }
     if publishers.is_empty() {
-        publishers.push(Box::new(NopPublisher { namer, tags: settings.tags.clone(), tag_only: settings.tag_only }));
+        publishers.push(Box::new(NopPublisher { tags: settings.tags.clone(), tag_only: settings.tag_only }));
     }
     let publisher: Box<dyn Publisher> =
         if publishers.len() == 1 { publishers.remove(0) } else { Box::new(MultiPublisher { publishers }) };
-    let publisher = match &settings.image_refs {
-        Some(path) => Box::new(Recorder::new(publisher, path.clone())),
-        None => publisher,
-    };
-    Ok(Publishing { publisher, push_stats })
+    Ok(Publishing { publisher, push_stats, namer })
 }

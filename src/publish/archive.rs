@@ -24,6 +24,9 @@ pub struct ArchiveEntry {
     pub artifact: Artifact,
     /// Documents attached to it (SBOMs), stored as OCI 1.1 referrers.
     pub referrers: Vec<Referrer>,
+    /// Whether `index.json` lists the referrers too (`--oci-referrers`); their blobs are in the
+    /// archive either way.
+    pub list_referrers: bool,
     /// `name:tag`s, one index.json entry each.
     pub reference_names: Vec<String>,
     /// For docker's `manifest.json`: the image classic loaders get, and its `name:tag`s.
@@ -91,7 +94,9 @@ pub async fn write_archive(
                 add(&mut files, blob_name(digest), Content::Bytes(bytes.to_vec()));
             }
             add(&mut files, blob_name(referrer.digest()), Content::Bytes(referrer.manifest_bytes().to_vec()));
-            index.manifests.push(referrer.descriptor());
+            if entry.list_referrers {
+                index.manifests.push(referrer.descriptor());
+            }
         }
         for name in &entry.reference_names {
             let mut descriptor = entry.artifact.descriptor();

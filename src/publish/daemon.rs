@@ -7,22 +7,21 @@ use async_trait::async_trait;
 use super::blobs::BlobFiles;
 use super::docker_api::DockerApi;
 use super::tarball::{LoadArchive, select_image};
-use super::{Namer, PublishError, Published, Publisher};
+use super::{PublishError, Published, Publisher};
 use crate::build::Built;
 use crate::image::Platform;
 use crate::image::platform::go_architecture;
 
 pub struct DaemonPublisher {
     pub api: DockerApi,
-    pub namer: Namer,
     pub tags: Vec<String>,
     pub blobs: BlobFiles,
     platform: tokio::sync::OnceCell<Platform>,
 }
 
 impl DaemonPublisher {
-    pub fn new(api: DockerApi, namer: Namer, tags: Vec<String>, blobs: BlobFiles) -> DaemonPublisher {
-        DaemonPublisher { api, namer, tags, blobs, platform: tokio::sync::OnceCell::new() }
+    pub fn new(api: DockerApi, tags: Vec<String>, blobs: BlobFiles) -> DaemonPublisher {
+        DaemonPublisher { api, tags, blobs, platform: tokio::sync::OnceCell::new() }
     }
 
     async fn daemon_platform(&self) -> Result<&Platform, PublishError> {
@@ -37,8 +36,7 @@ impl DaemonPublisher {
 
 #[async_trait]
 impl Publisher for DaemonPublisher {
-    async fn publish(&self, built: &Built) -> Result<Published, PublishError> {
-        let name = self.namer.name(built.import_path.as_str());
+    async fn publish(&self, built: &Built, name: &str) -> Result<Published, PublishError> {
         let platform = self.daemon_platform().await?.clone();
         let image = select_image(&built.artifact, &platform).ok_or_else(|| {
             PublishError::Invalid(format!(
@@ -46,7 +44,7 @@ impl Publisher for DaemonPublisher {
                 built.import_path
             ))
         })?;
-        let archive = LoadArchive::write(name, image, &self.tags, &self.blobs).await?;
+        let archive = LoadArchive::write(name.to_owned(), image, &self.tags, &self.blobs).await?;
         self.api.load(&archive.path).await.map_err(PublishError::Registry)?;
         Ok(archive.published())
     }

@@ -9,13 +9,12 @@ use tokio::process::Command;
 
 use super::blobs::BlobFiles;
 use super::tarball::{LoadArchive, select_image};
-use super::{Namer, PublishError, Published, Publisher};
+use super::{PublishError, Published, Publisher};
 use crate::build::Built;
 use crate::image::Platform;
 
 pub struct KindPublisher {
     pub cluster: String,
-    pub namer: Namer,
     pub tags: Vec<String>,
     pub blobs: BlobFiles,
     pub platform: Platform,
@@ -53,13 +52,12 @@ impl KindPublisher {
 
 #[async_trait]
 impl Publisher for KindPublisher {
-    async fn publish(&self, built: &Built) -> Result<Published, PublishError> {
+    async fn publish(&self, built: &Built, name: &str) -> Result<Published, PublishError> {
         let nodes = self.nodes().await?;
-        let name = self.namer.name(built.import_path.as_str());
         let image = select_image(&built.artifact, &self.platform).ok_or_else(|| {
             PublishError::Invalid(format!("`{}` has no `{}` image for kind", built.import_path, self.platform))
         })?;
-        let archive = LoadArchive::write(name, image, &self.tags, &self.blobs).await?;
+        let archive = LoadArchive::write(name.to_owned(), image, &self.tags, &self.blobs).await?;
         for node in nodes {
             let file = std::fs::File::open(&archive.path).map_err(|error| PublishError::Write {
                 path: archive.path.to_path_buf(),

@@ -1,6 +1,10 @@
 //! `--oci-layout-path DIR`: write the artifact (blobs, configs, manifests, index) into an OCI
 //! image layout and add it to `index.json`, named with `org.opencontainers.image.ref.name` so
-//! `skopeo`/`podman` can address it (`oci:DIR:<tag>`). The printed reference is `DIR@sha256:…`.
+//! `skopeo`/`podman` can address it (`oci:DIR:<tag>`), and so that with one import path it is
+//! the layout's only entry (`oci:DIR`, `umoci --image DIR` work as with ko's layouts). SBOM
+//! referrers are written into the blobs too; `--oci-referrers` also lists them in `index.json`
+//! for referrer-aware tools (`oras discover --oci-layout`). The printed reference is
+//! `DIR@sha256:…`.
 
 use std::path::{Path, PathBuf};
 
@@ -8,7 +12,7 @@ use async_trait::async_trait;
 use tokio::sync::Mutex;
 
 use super::blobs::{BlobFiles, write_file};
-use super::{Namer, PublishError, Published, Publisher};
+use super::{Action, PublishError, Published, Publisher};
 use crate::build::Built;
 use crate::image::{Artifact, Descriptor, Image, IndexManifest, gojson, media_type};
 
@@ -16,15 +20,16 @@ pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
 
 pub struct LayoutPublisher {
     path: PathBuf,
-    namer: Namer,
     tags: Vec<String>,
     blobs: BlobFiles,
+    /// `--oci-referrers`: list referrers in `index.json` too.
+    list_referrers: bool,
     index_lock: Mutex<()>,
 }
 
 impl LayoutPublisher {
-    pub fn new(path: PathBuf, namer: Namer, tags: Vec<String>, blobs: BlobFiles) -> LayoutPublisher {
-        LayoutPublisher { path, namer, tags, blobs, index_lock: Mutex::new(()) }
+    pub fn new(path: PathBuf, tags: Vec<String>, blobs: BlobFiles, list_referrers: bool) -> LayoutPublisher {
+        LayoutPublisher { path, tags, blobs, list_referrers, index_lock: Mutex::new(()) }
     }
 
     fn blob_path(&self, digest: &crate::image::Digest) -> PathBuf {
@@ -75,7 +80,7 @@ pub fn add_to_index(path: &Path, descriptors: Vec<Descriptor>) -> Result<(), Pub
 
 #[async_trait]
 impl Publisher for LayoutPublisher {
-    async fn publish(&self, built: &Built) -> Result<Published, PublishError> {
+    async fn publish(&self, built: &Built, name: &str) -> Result<Published, PublishError> {
         prepare(&self.path)?;
         let mut descriptor = built.artifact.descriptor();
         match &built.artifact {
@@ -90,7 +95,6 @@ impl Publisher for LayoutPublisher {
                 write_file(&self.blob_path(index.digest()), index.bytes())?;
             }
         }
-        let name = self.namer.name(built.import_path.as_str());
         let tag = self.tags.first().map_or("latest", String::as_str);
         descriptor.annotations.insert(REF_NAME.into(), format!("{name}:{tag}"));
         let mut descriptors = vec![descriptor];
@@ -101,19 +105,16 @@ impl Publisher for LayoutPublisher {
                 write_file(&self.blob_path(digest), bytes)?;
             }
             write_file(&self.blob_path(referrer.digest()), referrer.manifest_bytes())?;
-            descriptors.push(referrer.descriptor());
+            if self.list_referrers {
+                descriptors.push(referrer.descriptor());
+            }
         }
         {
             let _guard = self.index_lock.lock().await;
             add_to_index(&self.path, descriptors)?;
         }
         let digest = built.artifact.digest().clone();
-        Ok(Published {
-            reference: format!("{}@{digest}", self.path.display()),
-            name: self.path.display().to_string(),
-            digest,
-            tags: Vec::new(),
-            notes: Vec::new(),
-        })
+        let reference = format!("{}@{digest}", self.path.display());
+        Ok(Published::new(reference, self.path.display().to_string(), digest, Vec::new(), Action::Wrote))
     }
 }

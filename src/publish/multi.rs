@@ -18,10 +18,10 @@ impl Publisher for MultiPublisher {
         }
     }
 
-    async fn publish(&self, built: &Built) -> Result<Published, PublishError> {
+    async fn publish(&self, built: &Built, name: &str) -> Result<Published, PublishError> {
         let mut last: Option<Published> = None;
         for publisher in &self.publishers {
-            let mut published = publisher.publish(built).await?;
+            let mut published = publisher.publish(built, name).await?;
             if let Some(previous) = last.take() {
                 published.notes.splice(0..0, previous.notes);
             }
@@ -30,10 +30,11 @@ impl Publisher for MultiPublisher {
         last.ok_or_else(|| PublishError::Invalid("no output selected".into()))
     }
 
-    async fn close(&self) -> Result<(), PublishError> {
+    async fn close(&self) -> Result<Vec<std::path::PathBuf>, PublishError> {
+        let mut written = Vec::new();
         for publisher in &self.publishers {
-            publisher.close().await?;
+            written.extend(publisher.close().await?);
         }
-        Ok(())
+        Ok(written)
     }
 }

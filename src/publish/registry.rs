@@ -1,12 +1,13 @@
-//! Publishing to a registry: name the image, push it with its tags, and print the reference ko
-//! prints (`name@sha256:…`; `name:tag@sha256:…` for one tag other than `latest`; `name:tag`
-//! with `--tag-only`).
+//! Publishing to a registry, in the pusher's phases: content by digest, then attachments (the
+//! build's SBOMs and whatever the [`Attacher`]s make now that the digests exist: signatures,
+//! attestations), then tags. Prints the reference ko prints (`name@sha256:…`;
+//! `name:tag@sha256:…` for one tag other than `latest`; `name:tag` with `--tag-only`).
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::{Namer, PublishError, Published, Publisher};
+use super::{Action, Attacher, PublishError, Published, Publisher};
 use tokio::sync::OnceCell;
 
 use crate::build::{Built, ImportPath};
@@ -19,9 +20,11 @@ pub struct RegistryPublisher {
     pub registries: Arc<SharedClient>,
     pub jobs: usize,
     pub stats: Arc<PushStats>,
-    pub namer: Namer,
+    /// The repository each import path is pushed to, for warming up connections.
+    pub names: Box<dyn Fn(&ImportPath) -> String + Send + Sync>,
     pub tags: Vec<String>,
     pub tag_only: bool,
+    pub attachers: Vec<Arc<dyn Attacher>>,
     pusher: OnceCell<Arc<Pusher>>,
 }
 
@@ -30,11 +33,20 @@ impl RegistryPublisher {
         registries: Arc<SharedClient>,
         jobs: usize,
         stats: Arc<PushStats>,
-        namer: Namer,
+        names: Box<dyn Fn(&ImportPath) -> String + Send + Sync>,
         tags: Vec<String>,
         tag_only: bool,
     ) -> Self {
-        RegistryPublisher { registries, jobs, stats, namer, tags, tag_only, pusher: OnceCell::new() }
+        RegistryPublisher {
+            registries,
+            jobs,
+            stats,
+            names,
+            tags,
+            tag_only,
+            attachers: Vec::new(),
+            pusher: OnceCell::new(),
+        }
     }
 
     async fn pusher(&self) -> Result<&Arc<Pusher>, PublishError> {
@@ -51,35 +63,34 @@ impl RegistryPublisher {
 #[async_trait]
 impl Publisher for RegistryPublisher {
     fn prepare(&self, import_path: &ImportPath) {
-        if let Ok(repository) = Repository::parse(&self.namer.name(import_path.as_str())) {
+        if let Ok(repository) = Repository::parse(&(self.names)(import_path)) {
             self.registries.warm_up(repository.registry().to_owned(), vec![Scope::push(repository.path())]);
         }
     }
 
-    async fn publish(&self, built: &Built) -> Result<Published, PublishError> {
-        let name = self.namer.name(built.import_path.as_str());
-        let repository = Repository::parse(&name).map_err(|error| {
+    async fn publish(&self, built: &Built, name: &str) -> Result<Published, PublishError> {
+        let repository = Repository::parse(name).map_err(|error| {
             PublishError::Invalid(format!("cannot push `{}`: {error}; check KO_DOCKER_REPO", built.import_path))
         })?;
-        let referrers: Vec<_> = built.attachments.iter().map(|attachment| attachment.referrer.clone()).collect();
-        let legacy: Vec<_> = built.attachments.iter().filter_map(|attachment| attachment.legacy.clone()).collect();
-        self.pusher()
-            .await?
-            .push(&repository, &built.artifact, &referrers, &legacy, &self.tags)
-            .await
-            .map_err(|error| PublishError::Registry(error.to_string()))?;
+        let registry = |error: crate::registry::RegistryError| PublishError::Registry(error.to_string());
+        let pusher = self.pusher().await?;
+        pusher.push_content(&repository, &built.artifact, &built.attachments).await.map_err(registry)?;
+        let mut made = Vec::new();
+        for attacher in &self.attachers {
+            made.extend(attacher.attachments(name, built).await?);
+        }
+        let attachments: Vec<_> = built.attachments.iter().chain(&made).cloned().collect();
+        pusher.attach(&repository, &attachments).await.map_err(registry)?;
+        pusher.tag(&repository, &built.artifact, &self.tags).await.map_err(registry)?;
         let digest = built.artifact.digest().clone();
         let reference = match (self.tag_only, self.tags.as_slice()) {
             (true, [tag, ..]) => format!("{repository}:{tag}"),
             (false, [tag]) if tag != "latest" => format!("{repository}:{tag}@{digest}"),
             _ => format!("{repository}@{digest}"),
         };
-        Ok(Published {
-            reference,
-            name: repository.to_string(),
-            digest,
-            tags: self.tags.iter().map(|tag| format!("{repository}:{tag}")).collect(),
-            notes: Vec::new(),
-        })
+        let tags = self.tags.iter().map(|tag| format!("{repository}:{tag}")).collect();
+        let mut published = Published::new(reference, repository.to_string(), digest, tags, Action::Published);
+        published.attachments = made;
+        Ok(published)
     }
 }

@@ -10,7 +10,7 @@ use tokio::sync::Mutex;
 
 use super::archive::{ArchiveEntry, ArchiveFormat, write_archive};
 use super::blobs::BlobFiles;
-use super::{Namer, PublishError, Published, Publisher};
+use super::{Action, PublishError, Published, Publisher};
 use crate::build::Built;
 use crate::image::platform::go_architecture;
 use crate::image::{Artifact, Image, Platform};
@@ -26,11 +26,12 @@ pub enum ArchiveKind {
 pub struct ArchivePublisher {
     path: PathBuf,
     kind: ArchiveKind,
-    namer: Namer,
     tags: Vec<String>,
     blobs: BlobFiles,
     /// The platform docker's classic loader gets from an index.
     platform: Platform,
+    /// `--oci-referrers`: list SBOM referrers in the archive's `index.json`.
+    list_referrers: bool,
     entries: Mutex<Vec<ArchiveEntry>>,
 }
 
@@ -38,12 +39,12 @@ impl ArchivePublisher {
     pub fn new(
         path: PathBuf,
         kind: ArchiveKind,
-        namer: Namer,
         tags: Vec<String>,
         blobs: BlobFiles,
         platform: Platform,
+        list_referrers: bool,
     ) -> Self {
-        ArchivePublisher { path, kind, namer, tags, blobs, platform, entries: Mutex::new(Vec::new()) }
+        ArchivePublisher { path, kind, tags, blobs, platform, list_referrers, entries: Mutex::new(Vec::new()) }
     }
 }
 
@@ -63,8 +64,7 @@ pub fn host_platform() -> Platform {
 
 #[async_trait]
 impl Publisher for ArchivePublisher {
-    async fn publish(&self, built: &Built) -> Result<Published, PublishError> {
-        let name = self.namer.name(built.import_path.as_str());
+    async fn publish(&self, built: &Built, name: &str) -> Result<Published, PublishError> {
         let tags: Vec<String> = self.tags.iter().map(|tag| format!("{name}:{tag}")).collect();
         let digest = built.artifact.digest().clone();
         let mut notes = Vec::new();
@@ -87,6 +87,7 @@ impl Publisher for ArchivePublisher {
         self.entries.lock().await.push(ArchiveEntry {
             artifact: built.artifact.clone(),
             referrers: built.attachments.iter().map(|attachment| attachment.referrer.clone()).collect(),
+            list_referrers: self.list_referrers,
             reference_names: tags.clone(),
             docker_image,
         });
@@ -95,19 +96,23 @@ impl Publisher for ArchivePublisher {
             (ArchiveKind::Docker, [tag]) if tag != "latest" => format!("{name}:{tag}@{digest}"),
             (ArchiveKind::Docker, _) => format!("{name}@{digest}"),
         };
-        Ok(Published { reference, name, digest, tags, notes })
+        // The file is written when the run closes: nothing is claimed before that.
+        let mut published = Published::new(reference, name.to_owned(), digest, tags, Action::Built);
+        published.notes = notes;
+        Ok(published)
     }
 
-    async fn close(&self) -> Result<(), PublishError> {
+    async fn close(&self) -> Result<Vec<PathBuf>, PublishError> {
         let entries = std::mem::take(&mut *self.entries.lock().await);
         if entries.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let format = match self.kind {
             ArchiveKind::Docker => ArchiveFormat::DockerAndOci,
             ArchiveKind::Oci => ArchiveFormat::Oci,
         };
-        write_archive(&self.path, &entries, &self.blobs, format).await
+        write_archive(&self.path, &entries, &self.blobs, format).await?;
+        Ok(vec![self.path.clone()])
     }
 }
 
@@ -139,6 +144,7 @@ impl LoadArchive {
         let entry = ArchiveEntry {
             artifact: Artifact::Image(image.clone()),
             referrers: Vec::new(),
+            list_referrers: false,
             reference_names: Vec::new(),
             docker_image: Some((image.clone(), references.clone())),
         };
@@ -149,12 +155,7 @@ impl LoadArchive {
     /// What loading it published: the digest tag, and the tags.
     pub fn published(self) -> Published {
         let mut references = self.references.into_iter();
-        Published {
-            reference: references.next().unwrap_or_default(),
-            name: self.name,
-            digest: self.image.digest().clone(),
-            tags: references.collect(),
-            notes: Vec::new(),
-        }
+        let reference = references.next().unwrap_or_default();
+        Published::new(reference, self.name, self.image.digest().clone(), references.collect(), Action::Loaded)
     }
 }

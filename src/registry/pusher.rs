@@ -1,7 +1,8 @@
-//! Pushing an artifact: every blob once per run (HEAD first, cross-repository mount from the
-//! base's repository when on the same registry, else a streaming upload), several at once;
-//! then configs, then image manifests, then the index, then tags — so a failure never leaves
-//! a tag pointing at something incomplete.
+//! Pushing an artifact, in explicit phases the publisher runs in order: content (every blob
+//! once per run — HEAD first, cross-repository mount from the base's repository when on the
+//! same registry, else a streaming upload, several at once — then image manifests and the
+//! index, by digest), attachments (SBOMs, signatures, attestations), and tags last, so a
+//! failure never leaves a tag pointing at something incomplete or unsigned.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,7 +15,7 @@ use super::api::{BlobBody, Mount};
 use super::client::Client;
 use super::error::RegistryError;
 use super::reference::Repository;
-use crate::image::referrer::{LegacyAttachment, Referrer};
+use crate::image::referrer::{Attachment, LegacyAttachment, LegacyMode, Referrer};
 use crate::image::{Artifact, BlobSource, Digest, Image, IndexManifest, gojson, media_type};
 
 /// What the pusher did, for the report.
@@ -65,22 +66,21 @@ impl Pusher {
         }
     }
 
-    /// Push `artifact` to `repository` with its `referrers` and cosign `legacy` attachments, and
-    /// tag it with each of `tags` (last).
-    pub async fn push(
+    /// Phase 1 and 2: every blob of `artifact` (and of `attachments`, so their small documents
+    /// travel with the layers), then its image manifests and its index, by digest. Nothing is
+    /// tagged.
+    pub async fn push_content(
         &self,
         repository: &Repository,
         artifact: &Artifact,
-        referrers: &[Referrer],
-        legacy: &[LegacyAttachment],
-        tags: &[String],
+        attachments: &[Attachment],
     ) -> Result<(), RegistryError> {
         let images = artifact.images();
         let mut blobs: Vec<Blob> = Vec::new();
         for image in &images {
             blobs.extend(self.blobs_of(image, repository)?);
         }
-        blobs.extend(attachment_blobs(referrers, legacy));
+        blobs.extend(attachment_blobs(attachments));
         // `push_blob` puts each digest once, however often it is listed.
         self.all(blobs.into_iter().map(|blob| self.push_blob(repository, blob)).collect()).await?;
         self.all(
@@ -94,60 +94,102 @@ impl Pusher {
                 .collect(),
         )
         .await?;
-        let (media_type, bytes) = match artifact {
-            Artifact::Image(image) => (image.media_type().to_owned(), image.manifest_bytes().to_vec()),
-            Artifact::Index(index) => {
-                self.client
-                    .put_manifest(repository, index.digest().as_str(), index.media_type(), index.bytes())
-                    .await?;
-                (index.media_type().to_owned(), index.bytes().to_vec())
+        if let Artifact::Index(index) = artifact {
+            self.client.put_manifest(repository, index.digest().as_str(), index.media_type(), index.bytes()).await?;
+        }
+        Ok(())
+    }
+
+    /// Phase 3: attachments (SBOMs, signatures, attestations) as referrers, with the
+    /// referrers-tag fallback where the API is missing, and as cosign's legacy images under
+    /// their `sha256-<hex>.<kind>` tags (replaced, or appended to). Blobs already pushed with
+    /// the content are not sent again. Requests run concurrently, bounded by `-j`; appends to
+    /// one tag run in order, so none is lost.
+    pub async fn attach(&self, repository: &Repository, attachments: &[Attachment]) -> Result<(), RegistryError> {
+        self.all(attachment_blobs(attachments).into_iter().map(|blob| self.push_blob(repository, blob)).collect())
+            .await?;
+        let referrers: Vec<&Referrer> = attachments.iter().map(|attachment| &attachment.referrer).collect();
+        let mut by_tag: Vec<(&str, Vec<&LegacyAttachment>)> = Vec::new();
+        for legacy in attachments.iter().filter_map(|attachment| attachment.legacy.as_ref()) {
+            match by_tag.iter_mut().find(|(tag, _)| *tag == legacy.tag) {
+                Some((_, list)) => list.push(legacy),
+                None => by_tag.push((&legacy.tag, vec![legacy])),
             }
+        }
+        let legacy_tags = self.all(
+            by_tag
+                .iter()
+                .map(|(_, list)| async move {
+                    for legacy in list {
+                        self.put_legacy(repository, legacy).await?;
+                    }
+                    Ok(())
+                })
+                .collect(),
+        );
+        futures::try_join!(self.put_referrers(repository, &referrers), legacy_tags)?;
+        Ok(())
+    }
+
+    /// Phase 4, last: point each of `tags` at `artifact`.
+    pub async fn tag(
+        &self,
+        repository: &Repository,
+        artifact: &Artifact,
+        tags: &[String],
+    ) -> Result<(), RegistryError> {
+        let (media_type, bytes) = match artifact {
+            Artifact::Image(image) => (image.media_type(), image.manifest_bytes()),
+            Artifact::Index(index) => (index.media_type(), index.bytes()),
         };
-        self.attach(repository, referrers, legacy).await?;
-        let (media_type, bytes) = (&media_type, &bytes);
         self.all(tags.iter().map(|tag| self.client.put_manifest(repository, tag, media_type, bytes)).collect()).await?;
         Ok(())
     }
 
-    /// Push the manifests of referrers (with the referrers-tag fallback where the API is
-    /// missing) and of cosign's legacy attachment images under their `sha256-<hex>.sbom` tags;
-    /// their blobs went up with the image's. Requests run concurrently, bounded by `-j`.
-    async fn attach(
-        &self,
-        repository: &Repository,
-        referrers: &[Referrer],
-        legacy: &[LegacyAttachment],
-    ) -> Result<(), RegistryError> {
-        let legacy_tags = async {
-            self.all(
-                legacy
-                    .iter()
-                    .map(|attachment| async move {
-                        self.client
-                            .put_manifest(
-                                repository,
-                                &attachment.tag,
-                                media_type::OCI_MANIFEST,
-                                &attachment.manifest_bytes,
-                            )
-                            .await
-                    })
-                    .collect(),
-            )
-            .await
+    /// One legacy attachment image: put under its tag, or appended to the image the tag holds.
+    async fn put_legacy(&self, repository: &Repository, legacy: &LegacyAttachment) -> Result<(), RegistryError> {
+        let legacy = match legacy.mode {
+            LegacyMode::Replace => std::borrow::Cow::Borrowed(legacy),
+            LegacyMode::Append => match self.client.get_manifest_if_exists(repository, &legacy.tag).await? {
+                None => std::borrow::Cow::Borrowed(legacy),
+                Some(existing) => {
+                    let protocol = |message: String| RegistryError::Protocol {
+                        registry: repository.registry().to_owned(),
+                        what: format!("tag `{}`", legacy.tag),
+                        message,
+                    };
+                    let manifest: crate::image::Manifest =
+                        serde_json::from_slice(&existing).map_err(|error| protocol(error.to_string()))?;
+                    let config = self.client.get_small_blob(repository, &manifest.config.digest).await?;
+                    match legacy.appended_to(&existing, &config).map_err(|error| protocol(error.to_string()))? {
+                        None => return Ok(()),
+                        Some(merged) => {
+                            let (digest, bytes) = (&merged.manifest().config.digest, &merged.config_bytes);
+                            let blob = Blob {
+                                digest: digest.clone(),
+                                size: bytes.len() as u64,
+                                body: BlobBody::Bytes(bytes::Bytes::copy_from_slice(bytes)),
+                                mount_from: None,
+                            };
+                            self.push_blob(repository, blob).await?;
+                            std::borrow::Cow::Owned(merged)
+                        }
+                    }
+                }
+            },
         };
-        futures::try_join!(self.put_referrers(repository, referrers), legacy_tags)?;
+        self.client.put_manifest(repository, &legacy.tag, media_type::OCI_MANIFEST, &legacy.manifest_bytes).await?;
         Ok(())
     }
 
     /// Put referrer manifests; where the registry did not acknowledge the subject (no
     /// `OCI-Subject`) and has no referrers API, update the `sha256-<hex>` referrers tag.
-    async fn put_referrers(&self, repository: &Repository, referrers: &[Referrer]) -> Result<(), RegistryError> {
+    async fn put_referrers(&self, repository: &Repository, referrers: &[&Referrer]) -> Result<(), RegistryError> {
         let acknowledged = self
             .all(
                 referrers
                     .iter()
-                    .map(|referrer| async move {
+                    .map(|&referrer| async move {
                         let acknowledged = self
                             .client
                             .put_manifest(
@@ -286,11 +328,14 @@ impl Pusher {
     }
 }
 
-/// The blobs of referrers and legacy attachments: the empty config, their documents and configs.
-fn attachment_blobs(referrers: &[Referrer], legacy: &[LegacyAttachment]) -> Vec<Blob> {
-    let referred = referrers.iter().flat_map(Referrer::blobs);
-    referred
-        .chain(legacy.iter().flat_map(LegacyAttachment::blobs))
+/// The blobs of attachments: the empty config, their documents, their legacy images' configs.
+fn attachment_blobs(attachments: &[Attachment]) -> Vec<Blob> {
+    attachments
+        .iter()
+        .flat_map(|attachment| {
+            let legacy = attachment.legacy.iter().flat_map(LegacyAttachment::blobs);
+            attachment.referrer.blobs().into_iter().chain(legacy)
+        })
         .map(|(digest, bytes)| Blob {
             digest: digest.clone(),
             size: bytes.len() as u64,

@@ -12,47 +12,19 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::build::{Attachment, BuildError, Builder, Built, ImportPath, Progress, go};
-use crate::image::referrer::{LegacyAttachment, Referrer};
+use crate::build::{BuildError, Builder, Built, ImportPath, Progress, go};
+use crate::image::referrer::{Attachment, AttachmentKind, LegacyAttachment, Referrer};
 use crate::image::{Artifact, Descriptor, Image, Index};
 use facts::ImageFacts;
 
 /// A document format `--sbom` can ask for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SbomFormat {
-    Spdx,
-    CycloneDx,
-}
+pub use crate::image::referrer::SbomFormat;
 
-impl SbomFormat {
-    pub fn name(self) -> &'static str {
-        match self {
-            SbomFormat::Spdx => "spdx",
-            SbomFormat::CycloneDx => "cyclonedx",
-        }
-    }
-
-    /// The referrer's `artifactType` and the document's media type.
-    pub fn media_type(self) -> &'static str {
-        match self {
-            SbomFormat::Spdx => "application/spdx+json",
-            SbomFormat::CycloneDx => "application/vnd.cyclonedx+json",
-        }
-    }
-
-    /// The layer media type cosign uses in its legacy `.sbom` images.
-    fn legacy_media_type(self) -> &'static str {
-        match self {
-            SbomFormat::Spdx => "text/spdx+json",
-            SbomFormat::CycloneDx => "application/vnd.cyclonedx+json",
-        }
-    }
-
-    fn extension(self) -> &'static str {
-        match self {
-            SbomFormat::Spdx => "spdx.json",
-            SbomFormat::CycloneDx => "cdx.json",
-        }
+/// ko's `--sbom-dir` file name ending for a format.
+fn extension(format: SbomFormat) -> &'static str {
+    match format {
+        SbomFormat::Spdx => "spdx.json",
+        SbomFormat::CycloneDx => "cdx.json",
     }
 }
 
@@ -101,18 +73,23 @@ impl SbomBuilder {
         // cosign keeps one `.sbom` image per subject: SPDX when asked for, else CycloneDX.
         let legacy = (format == SbomFormat::Spdx || !self.formats.contains(&SbomFormat::Spdx))
             .then(|| LegacyAttachment::new(&subject.digest, "sbom", format.legacy_media_type(), document));
-        Attachment { format: format.name().into(), referrer, legacy }
+        Attachment { kind: AttachmentKind::Sbom(format), referrer, legacy }
     }
 
+    /// Write one document into `--sbom-dir`, atomically: a failed write leaves no file.
     fn write_file(&self, name: &str, format: SbomFormat, document: &[u8]) -> Result<(), BuildError> {
         let Some(directory) = &self.directory else { return Ok(()) };
-        let error = |message: String| BuildError::Cache {
-            path: directory.clone(),
-            message: format!("cannot write an SBOM there: {message}"),
+        let path = directory.join(format!("{name}.{}", extension(format)));
+        let error = |path: &std::path::Path, error: std::io::Error| BuildError::Output {
+            path: path.to_owned(),
+            message: format!("{error} (writing an SBOM into --sbom-dir)"),
         };
-        std::fs::create_dir_all(directory).map_err(|e| error(e.to_string()))?;
-        std::fs::write(directory.join(format!("{name}.{}", format.extension())), document)
-            .map_err(|e| error(e.to_string()))
+        std::fs::create_dir_all(directory).map_err(|e| error(directory, e))?;
+        let mut temporary = tempfile::NamedTempFile::new_in(directory).map_err(|e| error(directory, e))?;
+        std::io::Write::write_all(&mut temporary, document).map_err(|e| error(&path, e))?;
+        crate::image::layer::set_readable(temporary.path()).map_err(|e| error(&path, e))?;
+        temporary.persist(&path).map_err(|e| error(&path, e.error))?;
+        Ok(())
     }
 
     fn image_documents(

@@ -163,9 +163,13 @@ fn sboms_reach_cosign_oras_and_the_referrers_tag() {
         "fallback tag on a referrers registry: {tags}"
     );
 
-    // Layouts carry the referrers too.
+    // Layouts carry the referrers too, listed for oras with --oci-referrers.
     let layout = workspace.path().join("layout");
-    let report = build_json(&workspace, &["--push=false", "--oci-layout-path", layout.to_str().unwrap(), "."], &[]);
+    let report = build_json(
+        &workspace,
+        &["--push=false", "--oci-referrers", "--oci-layout-path", layout.to_str().unwrap(), "."],
+        &[],
+    );
     let digest = digest_of(report["images"][0]["reference"].as_str().unwrap());
     let discovered: serde_json::Value = serde_json::from_str(
         &run(command("oras")

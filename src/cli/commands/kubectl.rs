@@ -85,8 +85,8 @@ pub async fn run(command: RunCommand, environment: &Environment, printer: Printe
     let kubectl = find_kubectl(environment, "run")?;
     let session = Session::open(&command.build, &command.publish, environment, printer)?;
     let import_path = session.qualify(&command.import_path)?;
-    let outcomes = session.publish_all(std::slice::from_ref(&import_path), &|_| String::new()).await?;
-    let published = &outcomes[0].1;
+    let run = session.publish_all(std::slice::from_ref(&import_path), &|_| String::new()).await.into_result(printer)?;
+    let Some((_, published)) = run.published().next() else { anyhow::bail!("`{import_path}` was not published") };
     let mut arguments = vec![
         "run".to_owned(),
         pod_name(&published.name),

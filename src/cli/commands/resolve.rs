@@ -11,8 +11,9 @@ use anyhow::{Context, Result, anyhow, bail};
 use crate::build::ImportPath;
 use crate::cli::args::ResolveCommand;
 use crate::cli::commands::kubectl;
+use crate::cli::outputs::Outputs;
 use crate::cli::printer::Printer;
-use crate::cli::session::{Session, write_report};
+use crate::cli::session::Session;
 use crate::env::Environment;
 use crate::resolve::{Selector, scan};
 
@@ -71,8 +72,13 @@ fn inputs(command: &ResolveCommand, working_directory: &Path) -> Result<Vec<Inpu
     Ok(inputs)
 }
 
-/// Resolve the inputs: the rewritten text and the report.
-async fn resolve_inputs(command: &ResolveCommand, session: &Session) -> Result<(String, crate::report::Report)> {
+fn outputs(command: &ResolveCommand) -> Outputs {
+    Outputs { report: command.report.clone(), image_refs: command.publish.image_refs.clone() }
+}
+
+/// Resolve the inputs into the rewritten text. The report and the other machine outputs are
+/// written before any failure is returned.
+async fn resolve_inputs(command: &ResolveCommand, session: &Session) -> Result<String> {
     let inputs = inputs(command, &session.working_directory)?;
     let selector = match command.selector.trim() {
         "" => None,
@@ -104,9 +110,9 @@ async fn resolve_inputs(command: &ResolveCommand, session: &Session) -> Result<(
         }
     }
     let origin = |import_path: &ImportPath| origins.get(import_path).cloned().unwrap_or_default();
-    let outcomes = session.publish_all(&import_paths, &origin).await?;
+    let run = session.publish_all(&import_paths, &origin).await;
     let published: BTreeMap<&ImportPath, &str> =
-        outcomes.iter().map(|(built, published)| (&built.import_path, published.reference.as_str())).collect();
+        run.published().map(|(built, published)| (&built.import_path, published.reference.as_str())).collect();
     let replacement = |path: &str| by_reference.get(path).and_then(|ip| published.get(ip)).map(|r| (*r).to_owned());
     let mut output = String::new();
     for (index, scanned) in scanned.iter().enumerate() {
@@ -119,10 +125,12 @@ async fn resolve_inputs(command: &ResolveCommand, session: &Session) -> Result<(
         }
         output.push_str(&text);
     }
-    let mut report = session.report(&outcomes);
+    let mut report = session.report(&run);
     report.resolved =
         by_reference.keys().filter_map(|path| Some((format!("ko://{path}"), replacement(path)?))).collect();
-    Ok((output, report))
+    outputs(command).write(&mut report)?;
+    run.into_result(session.printer())?;
+    Ok(output)
 }
 
 /// `rko resolve`: the rewritten YAML on stdout.
@@ -131,8 +139,7 @@ pub async fn resolve(command: ResolveCommand, environment: &Environment, printer
         bail!("`rko resolve` takes no kubectl arguments (after `--`); did you mean `rko apply`?");
     }
     let session = Session::open(&command.build, &command.publish, environment, printer)?;
-    let (output, report) = resolve_inputs(&command, &session).await?;
-    write_report(&report, command.report.as_deref())?;
+    let output = resolve_inputs(&command, &session).await?;
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(output.as_bytes()).context("cannot write to stdout")?;
@@ -143,7 +150,6 @@ pub async fn resolve(command: ResolveCommand, environment: &Environment, printer
 pub async fn apply(command: ResolveCommand, verb: &str, environment: &Environment, printer: Printer) -> Result<()> {
     let kubectl = kubectl::find_kubectl(environment, verb)?;
     let session = Session::open(&command.build, &command.publish, environment, printer)?;
-    let (output, report) = resolve_inputs(&command, &session).await?;
-    write_report(&report, command.report.as_deref())?;
+    let output = resolve_inputs(&command, &session).await?;
     kubectl::pipe_into(&kubectl, verb, &command.kubectl_arguments, output.as_bytes())
 }
