@@ -10,12 +10,15 @@
 //! - [`registry`]: references, auth, the HTTP client and the pusher. Depends on `image`.
 //! - [`publish`]: the `Publisher` seam: registry, OCI layout, tarball, archive, daemon.
 //! - [`resolve`]: `ko://` references in YAML, rewritten byte for byte; label selectors. Pure.
+//! - [`ci`]: the CI front end's pure parts: detection, inputs, tag rules, GitHub file commands,
+//!   annotations, summary, dotenv. Reads a variables map, never the environment itself.
 //! - [`report`]: the one description of a run that every machine output renders.
 //! - [`cli`]: argument parsing, settings resolution, wiring and printing. The only module that
 //!   prints, reads the environment (through [`env`]) or uses `anyhow`.
 
 pub mod base;
 pub mod build;
+pub mod ci;
 pub mod cli;
 pub mod config;
 pub mod env;
