@@ -65,6 +65,12 @@ impl fmt::Display for Problem {
     }
 }
 
+impl From<TemplateError> for Problem {
+    fn from(error: TemplateError) -> Problem {
+        Problem::Template(error.0)
+    }
+}
+
 /// The default rules when none are given (metadata-action's).
 pub const DEFAULT_RULES: &str = "type=schedule\ntype=ref,event=branch\ntype=ref,event=tag\ntype=ref,event=pr";
 
@@ -224,7 +230,7 @@ fn parse_rule(line: usize, text: &str) -> Result<TagRule, TagRuleError> {
     let error = |problem| TagRuleError { what: "tag rule", line, rule: text.to_owned(), problem };
     let mut kind_name = None;
     let mut attributes: Vec<(String, String)> = Vec::new();
-    for field in fields(text).map_err(error)? {
+    for field in fields(text).map_err(error)?.into_iter().filter(|field| !field.is_empty()) {
         let (key, value) = match field.split_once('=') {
             // A bare field is the value (`type=raw,foo` or just `foo`).
             None => ("value".to_owned(), field.clone()),
@@ -400,9 +406,8 @@ impl TagRules {
         let mut warnings = Vec::new();
         for rule in &self.rules {
             let error = |problem| TagRuleError { what: "tag rule", line: rule.line, rule: rule.text.clone(), problem };
-            let render =
-                |template: &Template| global(template, context).map_err(|error_| error(Problem::Template(error_.0)));
-            match render(&rule.enable)?.as_str() {
+            let enabled = global(&rule.enable, context).map_err(|template| error(template.into()))?;
+            match enabled.as_str() {
                 "true" => {}
                 "false" => continue,
                 other => {
@@ -417,7 +422,7 @@ impl TagRules {
             let Some((value, auto_latest)) = self.rule_value(rule, context, &mut warnings).map_err(error)? else {
                 continue;
             };
-            let value = self.affix(rule, value, context).map_err(|error_| error(Problem::Template(error_.0)))?;
+            let value = self.affix(rule, value, context).map_err(|template| error(template.into()))?;
             let latest = match self.flavor.latest {
                 Latest::Auto => auto_latest,
                 Latest::Always => true,
@@ -455,17 +460,16 @@ impl TagRules {
         context: &GitContext,
         warnings: &mut Vec<String>,
     ) -> Result<Option<(String, bool)>, Problem> {
-        let template_error = |error: TemplateError| Problem::Template(error.0);
         Ok(match &rule.kind {
             RuleKind::Schedule { pattern } => {
                 if !context.is_schedule() {
                     return Ok(None);
                 }
-                Some((pattern.render(|expression| dates(expression, context)).map_err(template_error)?, false))
+                Some((pattern.render(|expression| dates(expression, context))?, false))
             }
             RuleKind::Semver { pattern, value } => {
                 let raw = match (value, &context.git_ref) {
-                    (Some(value), _) => global(value, context).map_err(template_error)?,
+                    (Some(value), _) => global(value, context)?,
                     (None, GitRef::Tag(tag)) => tag.replace('/', "-"),
                     (None, _) => return Ok(None),
                 };
@@ -478,8 +482,7 @@ impl TagRules {
                     // Pre-releases only ever give `{{version}}` (or `{{raw}}`), never `1`, `1.2`.
                     Some((semver.version(), false))
                 } else {
-                    let rendered =
-                        pattern.render(|expression| Ok(semver.field(&expression.name))).map_err(template_error)?;
+                    let rendered = pattern.render(|expression| Ok(semver.field(&expression.name)))?;
                     Some((rendered, semver.prerelease.is_none()))
                 }
             }
@@ -497,7 +500,7 @@ impl TagRules {
                 (RefEvent::PullRequest, GitRef::PullRequest(number)) => Some((number.to_string(), false)),
                 _ => None,
             },
-            RuleKind::Raw { value } => Some((global(value, context).map_err(template_error)?, false)),
+            RuleKind::Raw { value } => Some((global(value, context)?, false)),
             RuleKind::Sha { long } => {
                 if context.sha.is_empty() {
                     return Ok(None);

@@ -40,7 +40,7 @@ fn bad_rules_name_the_line_and_the_rule() {
 
 #[test]
 fn bare_fields_are_raw_values_and_keys_are_case_insensitive() {
-    let rules = TagRules::parse("foo\nType=raw,VALUE=bar").unwrap();
+    let rules = TagRules::parse("foo\nType=raw,VALUE=bar,").unwrap();
     let context = GitContext::empty(std::time::UNIX_EPOCH);
     assert_eq!(rules.evaluate(&context).unwrap().tags, ["foo", "bar"]);
 }

@@ -33,6 +33,11 @@ pub struct Template {
 }
 
 impl Template {
+    /// The template of no text.
+    pub fn empty() -> Template {
+        Template { segments: Vec::new() }
+    }
+
     pub fn parse(text: &str) -> Result<Template, TemplateError> {
         let mut segments = Vec::new();
         let mut rest = text;
