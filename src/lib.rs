@@ -2,7 +2,9 @@
 //!
 //! Architecture, and the rules between modules:
 //! - [`image`]: the OCI model and byte-exact encoders. Knows nothing of the network or Go.
-//! - [`config`]: `.ko.yaml` and its templating. Pure data and parsing.
+//! - [`config`]: `.ko.yaml`. Pure data and parsing.
+//! - [`gotemplate`]: Go's `text/template`, as ko's `flags`/`ldflags` templates use it. Pure;
+//!   depends on nothing else in rko.
 //! - [`gobinary`]: build info and build IDs read straight from Go executables. Pure parsing.
 //! - [`build`]: the `Builder` seam: `go build`, kodata, layers, image assembly. Never talks to
 //!   a registry: base images come in through the [`base::BaseSource`] seam.
@@ -23,6 +25,7 @@ pub mod cli;
 pub mod config;
 pub mod env;
 pub mod gobinary;
+pub mod gotemplate;
 pub mod image;
 pub mod publish;
 pub mod registry;

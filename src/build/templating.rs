@@ -10,7 +10,7 @@ use std::process::Stdio;
 use tokio::sync::{Mutex, OnceCell};
 
 use super::{BuildError, go};
-use crate::config::template::{Template, Value, is_template};
+use crate::gotemplate::{Template, Value, is_template};
 use crate::image::gotime::Time;
 
 pub struct Templating {

@@ -4,7 +4,6 @@
 //! `flags`/`ldflags`. Pure data and parsing: no environment, no printing, no network.
 
 mod parse;
-pub mod template;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -58,7 +58,7 @@ const DIFFERENCES: &[(&str, Difference)] = &[
     ("{{printf \"%9999999d\" 1 | len}}", Difference::TooLong),
 ];
 
-/// The data gocheck/main.go executes templates with.
+/// The data scripts/gocheck/main.go executes templates with.
 pub(super) fn go_data() -> Value {
     let environment: Value =
         [("VERSION", "1.2.3"), ("LDFLAGS", ""), ("EMPTY", ""), ("NAME", "world")].into_iter().collect();
