@@ -4,8 +4,11 @@
 //! - [`image`]: the OCI model and byte-exact encoders. Knows nothing of the network or Go.
 //! - [`config`]: `.ko.yaml`. Pure data and parsing.
 //! - [`gotemplate`]: Go's `text/template`, as ko's `flags`/`ldflags` templates use it. Pure;
-//!   depends on nothing else in rko.
-//! - [`gobinary`]: build info and build IDs read straight from Go executables. Pure parsing.
+//!   depends only on `goquote`.
+//! - [`goquote`]: Go's `strconv` quoting and `unicode.IsPrint`, exact (tables generated from
+//!   Go by `scripts/gocheck`). Pure; depends on nothing else in rko.
+//! - [`gobinary`]: build info and build IDs read straight from Go executables. Pure parsing;
+//!   depends only on `goquote`.
 //! - [`build`]: the `Builder` seam: `go build`, kodata, layers, image assembly. Never talks to
 //!   a registry: base images come in through the [`base::BaseSource`] seam.
 //! - [`base`]: base images (built-in, `scratch`, registry) behind `BaseSource`.
@@ -25,6 +28,7 @@ pub mod cli;
 pub mod config;
 pub mod env;
 pub mod gobinary;
+pub mod goquote;
 pub mod gotemplate;
 pub mod image;
 pub mod publish;
