@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use super::quote::{can_backquote, is_print, quote_character, quote_string};
 use super::value::Value;
+use crate::goquote::{can_backquote, is_print, quote, quote_rune, quote_rune_to_ascii, quote_to_ascii};
 
 /// Go rejects widths and precisions beyond a million.
 const LARGEST_WIDTH: usize = 1_000_000;
@@ -171,7 +171,8 @@ impl Printer {
         if self.flags.sharp && can_backquote(text) {
             self.pad(&format!("`{text}`"));
         } else {
-            self.pad(&quote_string(text, self.flags.plus));
+            let quoted = if self.flags.plus { quote_to_ascii(text) } else { quote(text) };
+            self.pad(&quoted);
         }
     }
 
@@ -208,7 +209,11 @@ impl Printer {
             'x' => self.format_integer(integer, 16, verb, false),
             'X' => self.format_integer(integer, 16, verb, true),
             'c' => self.pad(&rune_of(integer).to_string()),
-            'q' => self.pad(&quote_character(rune_of(integer), self.flags.plus)),
+            'q' => {
+                let character = rune_of(integer);
+                let quoted = if self.flags.plus { quote_rune_to_ascii(character) } else { quote_rune(character) };
+                self.pad(&quoted);
+            }
             'U' => self.format_unicode(integer),
             _ => self.bad_verb(value, verb),
         }

@@ -3,7 +3,8 @@
 //! Go's semantics and `missingkey=error`. It parses a template once,
 //! executes it against a tree of [`Value`]s, and tells which top-level keys
 //! a template can reach so that callers only compute costly data (`go env`,
-//! `git`) when needed. It depends on nothing else in rko.
+//! `git`) when needed. It depends on nothing else in rko but [`crate::goquote`]
+//! (`printf`'s `%q`).
 //!
 //! Supported: text, actions with `{{- `/` -}}` trim markers, comments,
 //! field chains, `$` and `.`, variables (`:=`, `=`), pipelines, parentheses,
@@ -26,7 +27,6 @@ mod go_cases;
 mod lexer;
 mod literal;
 mod parser;
-mod quote;
 mod roots;
 #[cfg(test)]
 mod tests;
