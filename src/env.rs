@@ -43,6 +43,9 @@ pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
 pub const DOCKER_CONFIG: &str = "DOCKER_CONFIG";
 /// Docker daemon for `--local` / `ko.local`.
 pub const DOCKER_HOST: &str = "DOCKER_HOST";
+/// Seconds a registry request may go without progress (nothing sent, nothing received) before
+/// it fails and is retried (default 60).
+pub const RKO_REGISTRY_TIMEOUT: &str = "RKO_REGISTRY_TIMEOUT";
 /// Extra CA certificates for registries.
 pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
 pub const SSL_CERT_DIR: &str = "SSL_CERT_DIR";

@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use super::printer::{Printer, StatusProgress};
 use super::settings::{BuildSettings, PublishSettings, Target};
@@ -28,7 +29,7 @@ use crate::publish::registry::RegistryPublisher;
 use crate::publish::tarball::{ArchiveKind, ArchivePublisher, host_platform};
 use crate::publish::{Namer, Publisher};
 use crate::registry::auth::Keychain;
-use crate::registry::client::{ClientOptions, RetryPolicy};
+use crate::registry::client::{ClientOptions, DEFAULT_TIMEOUT, RetryPolicy};
 use crate::registry::pusher::PushStats;
 use crate::registry::shared::SharedClient;
 use crate::sbom::SbomBuilder;
@@ -54,8 +55,24 @@ pub fn client_options(environment: &Environment, insecure: bool) -> Result<Clien
             github_token: environment.non_empty(env::GITHUB_TOKEN).map(str::to_owned),
             github_actor: environment.non_empty(env::GITHUB_ACTOR).map(str::to_owned),
         },
-        retry: RetryPolicy::default(),
+        retry: RetryPolicy { timeout: registry_timeout(environment)?, ..RetryPolicy::default() },
     })
+}
+
+/// `RKO_REGISTRY_TIMEOUT`: a positive number of seconds, else the default.
+fn registry_timeout(environment: &Environment) -> Result<Duration> {
+    let Some(text) = environment.non_empty(env::RKO_REGISTRY_TIMEOUT) else { return Ok(DEFAULT_TIMEOUT) };
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|seconds| seconds.is_finite() && *seconds > 0.0 && *seconds <= 86_400.0)
+        .map(Duration::from_secs_f64)
+        .with_context(|| {
+            format!(
+                "{}=`{text}` is not a number of seconds between 0 and 86400; set it to e.g. `60`",
+                env::RKO_REGISTRY_TIMEOUT
+            )
+        })
 }
 
 pub fn make_builder(

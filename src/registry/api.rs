@@ -1,18 +1,20 @@
 //! The registry API calls rko makes, on top of [`Client::send`]: manifests (get, put), blobs
 //! (exists, download, cross-repository mount, streaming upload, chunked when the registry asks
 //! for it). Every blob is streamed from a file or from another registry, never buffered whole.
+//! An answer whose body stops (a stall, a dropped connection) is asked for again.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use reqwest::{Body, Response, StatusCode, Url, header};
 use tokio::io::AsyncWriteExt;
 use tokio_util::io::ReaderStream;
 
-use super::client::{Client, Scope};
+use super::client::{Client, Delivery, Scope, backoff};
 use super::error::{RegistryCodes, RegistryError};
 use super::reference::Repository;
+use super::transport::{self, Failure};
 use crate::image::{Digest, media_type};
 
 /// Largest manifest or config rko accepts from a registry.
@@ -36,7 +38,8 @@ pub enum Mount {
     Session(String),
 }
 
-/// Turn a non-success response into the matching typed error.
+/// Turn a non-success response into the matching typed error. `what` follows the repository
+/// for pulls (`:latest`, `@sha256:…`) and describes the request for pushes.
 pub async fn check(
     response: Response,
     repository: &Repository,
@@ -47,30 +50,51 @@ pub async fn check(
     if status.is_success() {
         return Ok(response);
     }
-    let codes = RegistryCodes::parse(&response.bytes().await.unwrap_or_default());
+    let delivery = response.extensions().get::<Delivery>().cloned();
+    let timeout = timeout_of(&response);
+    let codes = RegistryCodes::parse(&transport::error_body(response, timeout).await);
     let registry = repository.registry().to_owned();
     let action = if push { "push to" } else { "pull from" }.to_owned();
+    let path = repository.path().to_owned();
+    if let Some(searched) = delivery.as_ref().and_then(|delivery| delivery.anonymous.clone())
+        && matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)
+    {
+        let status = status.as_u16();
+        return Err(RegistryError::NoCredentials { registry, repository: path, action, status, codes, searched });
+    }
     Err(match status {
-        StatusCode::UNAUTHORIZED => RegistryError::Unauthorized {
-            registry,
-            repository: repository.path().to_owned(),
-            action,
-            status: 401,
-            codes,
-        },
-        StatusCode::FORBIDDEN => {
-            RegistryError::Denied { registry, repository: repository.path().to_owned(), action, status: 403, codes }
+        StatusCode::UNAUTHORIZED => {
+            RegistryError::Unauthorized { registry, repository: path, action, status: 401, codes }
         }
+        StatusCode::FORBIDDEN => RegistryError::Denied { registry, repository: path, action, status: 403, codes },
         StatusCode::NOT_FOUND if !push => {
             RegistryError::NotFound { registry, reference: format!("{repository}{what}"), status: 404, codes }
         }
+        status
+            if super::client::retryable(status)
+                && let Some(Delivery { request, attempts, .. }) = delivery =>
+        {
+            RegistryError::Unavailable { registry, request, status: status.as_u16(), codes, attempts }
+        }
         _ => RegistryError::Refused {
             registry,
-            what: format!("{what} of `{}`", repository.path()),
+            what: if push { format!("{what} of `{path}`") } else { format!("`{repository}{what}`") },
             status: status.as_u16(),
             codes,
         },
     })
+}
+
+/// Why reading an answer failed: for good, or because its body stopped (worth asking again).
+enum Read {
+    Failed(RegistryError),
+    Interrupted(Failure),
+}
+
+impl From<RegistryError> for Read {
+    fn from(error: RegistryError) -> Read {
+        Read::Failed(error)
+    }
 }
 
 fn resolve_location(registry: &str, base: &str, location: &str) -> Result<Url, RegistryError> {
@@ -96,18 +120,30 @@ fn location_of(response: &Response, registry: &str, what: &str) -> Result<String
     })
 }
 
-async fn read_limited(response: Response, registry: &str, what: &str) -> Result<Vec<u8>, RegistryError> {
-    let protocol =
-        |message: String| RegistryError::Protocol { registry: registry.to_owned(), what: what.to_owned(), message };
+/// The stall timeout [`Client::send`] recorded on an answer.
+fn timeout_of(response: &Response) -> std::time::Duration {
+    response.extensions().get::<Delivery>().map_or(super::client::DEFAULT_TIMEOUT, |delivery| delivery.timeout)
+}
+
+/// A document's bytes (at most [`MAX_DOCUMENT`]), each chunk awaited at most the timeout.
+async fn read_limited(response: Response, registry: &str, what: &str) -> Result<Vec<u8>, Read> {
+    let too_large = || {
+        Read::Failed(RegistryError::Protocol {
+            registry: registry.to_owned(),
+            what: what.to_owned(),
+            message: format!("larger than {MAX_DOCUMENT} bytes"),
+        })
+    };
     if response.content_length().is_some_and(|length| length > MAX_DOCUMENT) {
-        return Err(protocol(format!("larger than {MAX_DOCUMENT} bytes")));
+        return Err(too_large());
     }
     let mut bytes = Vec::new();
-    let mut stream = response.bytes_stream();
-    while let Some(chunk) = stream.try_next().await.map_err(|error| protocol(error.to_string()))? {
-        bytes.extend_from_slice(&chunk);
+    let timeout = timeout_of(&response);
+    let mut chunks = std::pin::pin!(transport::chunks(response, timeout));
+    while let Some(chunk) = chunks.next().await {
+        bytes.extend_from_slice(&chunk.map_err(Read::Interrupted)?);
         if bytes.len() as u64 > MAX_DOCUMENT {
-            return Err(protocol(format!("larger than {MAX_DOCUMENT} bytes")));
+            return Err(too_large());
         }
     }
     Ok(bytes)
@@ -133,16 +169,23 @@ impl Client {
     ) -> Result<(Vec<u8>, String, Digest), RegistryError> {
         let registry = repository.registry();
         let path = format!("/v2/{}/manifests/{reference}", repository.path());
-        let response = self
-            .send(registry, std::slice::from_ref(&scope), |http, base| {
-                Ok(http.get(format!("{base}{path}")).header(header::ACCEPT, media_type::MANIFEST_TYPES.join(", ")))
+        let separator = if reference.starts_with("sha256:") { "@" } else { ":" };
+        let what = format!("manifest `{repository}{separator}{reference}`");
+        let (path, scope) = (&path, &scope);
+        let (bytes, content_type) = self
+            .reading(registry, &what, move || async move {
+                let response = self
+                    .send(registry, std::slice::from_ref(scope), |http, base| {
+                        let accept = media_type::MANIFEST_TYPES.join(", ");
+                        Ok(http.get(format!("{base}{path}")).header(header::ACCEPT, accept))
+                    })
+                    .await?;
+                let response = check(response, repository, &format!("{separator}{reference}"), false).await?;
+                let content_type =
+                    response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+                Ok((read_limited(response, registry, "a manifest").await?, content_type))
             })
             .await?;
-        let separator = if reference.starts_with("sha256:") { "@" } else { ":" };
-        let response = check(response, repository, &format!("{separator}{reference}"), false).await?;
-        let content_type =
-            response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-        let bytes = read_limited(response, registry, "a manifest").await?;
         let digest = Digest::of(&bytes);
         if reference.starts_with("sha256:") && digest.as_str() != reference {
             return Err(RegistryError::Protocol {
@@ -161,8 +204,12 @@ impl Client {
 
     /// Fetch a small blob (a config) and verify its digest.
     pub async fn get_small_blob(&self, repository: &Repository, digest: &Digest) -> Result<Vec<u8>, RegistryError> {
-        let response = self.blob_response(repository, digest).await?;
-        let bytes = read_limited(response, repository.registry(), "a config").await?;
+        let bytes = self
+            .reading(repository.registry(), &format!("blob `{digest}`"), move || async move {
+                let response = self.blob_response(repository, digest).await?;
+                read_limited(response, repository.registry(), "a config").await
+            })
+            .await?;
         if &Digest::of(&bytes) != digest {
             return Err(RegistryError::Protocol {
                 registry: repository.registry().to_owned(),
@@ -190,21 +237,55 @@ impl Client {
         digest: &Digest,
         destination: &Path,
     ) -> Result<(), RegistryError> {
-        let response = self.blob_response(repository, digest).await?;
         let io = |error: std::io::Error| RegistryError::Io {
             path: destination.display().to_string(),
             message: error.to_string(),
         };
-        let mut file = tokio::fs::File::create(destination).await.map_err(io)?;
-        let mut stream = response.bytes_stream();
-        while let Some(chunk) = stream.try_next().await.map_err(|error| RegistryError::Protocol {
-            registry: repository.registry().to_owned(),
-            what: format!("blob `{digest}`"),
-            message: error.to_string(),
-        })? {
-            file.write_all(&chunk).await.map_err(io)?;
+        let io = &io;
+        self.reading(repository.registry(), &format!("blob `{digest}`"), move || async move {
+            let response = self.blob_response(repository, digest).await?;
+            let timeout = timeout_of(&response);
+            let mut file = tokio::fs::File::create(destination).await.map_err(io)?;
+            let mut chunks = std::pin::pin!(transport::chunks(response, timeout));
+            while let Some(chunk) = chunks.next().await {
+                file.write_all(&chunk.map_err(Read::Interrupted)?).await.map_err(io)?;
+            }
+            file.flush().await.map_err(io)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Run `operation` (a request and the reading of its answer) again, up to the retry
+    /// policy's attempts, when the answer's body stopped.
+    async fn reading<T, Operation, Attempt>(
+        &self,
+        registry: &str,
+        what: &str,
+        operation: Operation,
+    ) -> Result<T, RegistryError>
+    where
+        Operation: Fn() -> Attempt,
+        Attempt: std::future::Future<Output = Result<T, Read>>,
+    {
+        let policy = &self.options.retry;
+        let mut attempt = 0;
+        loop {
+            match operation().await {
+                Ok(value) => return Ok(value),
+                Err(Read::Failed(error)) => return Err(error),
+                Err(Read::Interrupted(failure)) if attempt + 1 >= policy.attempts || !failure.transient() => {
+                    let suffix = transport::suffix(failure.timed_out(), attempt + 1);
+                    return Err(RegistryError::Interrupted {
+                        registry: registry.to_owned(),
+                        what: what.to_owned(),
+                        message: format!("{}{suffix}", failure.describe(policy.timeout)),
+                    });
+                }
+                Err(Read::Interrupted(_)) => tokio::time::sleep(backoff(policy, attempt).min(policy.max_delay)).await,
+            }
+            attempt += 1;
         }
-        file.flush().await.map_err(io)
     }
 
     pub async fn blob_exists(&self, repository: &Repository, digest: &Digest) -> Result<bool, RegistryError> {
@@ -217,7 +298,7 @@ impl Client {
         match response.status() {
             StatusCode::OK => Ok(true),
             StatusCode::NOT_FOUND => Ok(false),
-            _ => check(response, repository, &format!(" blob `{digest}`"), true).await.map(|_| false),
+            _ => check(response, repository, &format!("blob `{digest}`"), true).await.map(|_| false),
         }
     }
 
@@ -380,7 +461,10 @@ impl Client {
             .await
             .map_err(std::io::Error::other)?;
         let response = check(response, source, &format!("@{digest}"), false).await.map_err(std::io::Error::other)?;
-        Ok(Box::pin(response.bytes_stream().map_err(std::io::Error::other)))
+        let timeout = timeout_of(&response);
+        let stream = transport::chunks(response, timeout)
+            .map_err(move |failure| std::io::Error::other(format!("reading the blob: {}", failure.describe(timeout))));
+        Ok(Box::pin(stream))
     }
 
     /// Put a manifest under a tag or its digest. Returns whether the registry acknowledged a
@@ -418,8 +502,12 @@ impl Client {
         if response.status() != StatusCode::OK {
             return Ok(false);
         }
-        let body = read_limited(response, repository.registry(), "a referrers index").await?;
-        Ok(serde_json::from_slice::<crate::image::IndexManifest>(&body).is_ok())
+        match read_limited(response, repository.registry(), "a referrers index").await {
+            Ok(body) => Ok(serde_json::from_slice::<crate::image::IndexManifest>(&body).is_ok()),
+            Err(Read::Failed(error)) => Err(error),
+            // Asked again later, when the referrer is pushed.
+            Err(Read::Interrupted(_)) => Ok(false),
+        }
     }
 
     /// A manifest by tag, or `None` when the tag does not exist (read while pushing).

@@ -42,6 +42,13 @@ impl fmt::Debug for Credential {
     }
 }
 
+/// A credential and, when there is none, where rko looked (for messages).
+#[derive(Clone, Debug, Default)]
+pub struct Lookup {
+    pub credential: Credential,
+    pub searched: String,
+}
+
 /// The parsed `config.json`.
 type ConfigFile = Map<String, Value>;
 
@@ -96,40 +103,57 @@ impl Keychain {
 
     /// The credential for `registry` (`host[:port]`).
     pub fn resolve(&self, registry: &str) -> Result<Credential, RegistryError> {
-        if let Some((path, config)) = self.read_config()? {
-            let helpers = config.get("credHelpers").and_then(Value::as_object);
-            let helper = helpers
-                .and_then(|helpers| helpers.iter().find(|(key, _)| normalize_key(key) == registry))
-                .and_then(|(_, helper)| helper.as_str())
-                .or_else(|| config.get("credsStore").and_then(Value::as_str))
-                .filter(|helper| !helper.is_empty());
-            if let Some(helper) = helper {
-                let credential = run_helper(helper, registry)?;
-                if credential != Credential::Anonymous {
-                    return Ok(credential);
+        Ok(self.lookup(registry)?.credential)
+    }
+
+    /// The credential for `registry`, and where rko looked when there is none.
+    pub fn lookup(&self, registry: &str) -> Result<Lookup, RegistryError> {
+        let mut searched = Vec::new();
+        match (self.config_path(), self.read_config()?) {
+            (None, _) => searched.push("there is no docker config (neither DOCKER_CONFIG nor HOME is set)".to_owned()),
+            (Some(path), None) => searched.push(format!("`{}` does not exist", path.display())),
+            (_, Some((path, config))) => {
+                let helpers = config.get("credHelpers").and_then(Value::as_object);
+                let helper = helpers
+                    .and_then(|helpers| helpers.iter().find(|(key, _)| normalize_key(key) == registry))
+                    .and_then(|(_, helper)| helper.as_str())
+                    .or_else(|| config.get("credsStore").and_then(Value::as_str))
+                    .filter(|helper| !helper.is_empty());
+                if let Some(helper) = helper {
+                    let credential = run_helper(helper, registry)?;
+                    if credential != Credential::Anonymous {
+                        return Ok(Lookup { credential, searched: String::new() });
+                    }
+                    searched.push(format!("`docker-credential-{helper}` has none for it"));
                 }
-            }
-            if let Some(entry) = config
-                .get("auths")
-                .and_then(Value::as_object)
-                .and_then(|auths| auths.iter().find(|(key, _)| normalize_key(key) == registry))
-                .map(|(_, entry)| entry)
-            {
-                let credential = parse_auth_entry(entry)
-                    .map_err(|message| RegistryError::Config { path: path.display().to_string(), message })?;
-                if credential != Credential::Anonymous {
-                    return Ok(credential);
+                let entry = config
+                    .get("auths")
+                    .and_then(Value::as_object)
+                    .and_then(|auths| auths.iter().find(|(key, _)| normalize_key(key) == registry))
+                    .map(|(_, entry)| entry);
+                match entry {
+                    Some(entry) => {
+                        let credential = parse_auth_entry(entry)
+                            .map_err(|message| RegistryError::Config { path: path.display().to_string(), message })?;
+                        if credential != Credential::Anonymous {
+                            return Ok(Lookup { credential, searched: String::new() });
+                        }
+                        searched.push(format!("its entry in `{}` holds no credentials", path.display()));
+                    }
+                    None => searched.push(format!("`{}` has no entry for `{registry}`", path.display())),
                 }
             }
         }
-        if registry == "ghcr.io"
-            && let Some(token) = self.github_token.as_ref().filter(|token| !token.is_empty())
-        {
-            let username =
-                self.github_actor.clone().filter(|actor| !actor.is_empty()).unwrap_or_else(|| "unset".into());
-            return Ok(Credential::Basic { username, password: token.clone() });
+        if registry == "ghcr.io" {
+            if let Some(token) = self.github_token.as_ref().filter(|token| !token.is_empty()) {
+                let username =
+                    self.github_actor.clone().filter(|actor| !actor.is_empty()).unwrap_or_else(|| "unset".into());
+                let credential = Credential::Basic { username, password: token.clone() };
+                return Ok(Lookup { credential, searched: String::new() });
+            }
+            searched.push("GITHUB_TOKEN is unset".to_owned());
         }
-        Ok(Credential::Anonymous)
+        Ok(Lookup { credential: Credential::Anonymous, searched: searched.join(", ") })
     }
 
     /// Store `username`/`password` for `registry` in `config.json` (created 0600), keeping
@@ -258,6 +282,18 @@ mod tests {
             Credential::Basic { username: "a".into(), password: "b".into() }
         );
         assert_eq!(keychain.resolve("other.io").unwrap(), Credential::Anonymous);
+        let searched = keychain.lookup("other.io").unwrap().searched;
+        assert!(searched.contains("config.json` has no entry for `other.io`"), "{searched}");
+    }
+
+    #[test]
+    fn says_where_it_looked_when_there_are_no_credentials() {
+        let missing = Keychain { config_directory: Some("/nonexistent/rko".into()), ..Keychain::default() };
+        assert_eq!(missing.lookup("reg.io").unwrap().searched, "`/nonexistent/rko/config.json` does not exist");
+        let none = Keychain::default();
+        assert!(none.lookup("ghcr.io").unwrap().searched.ends_with(", GITHUB_TOKEN is unset"));
+        let (_dir, empty_entry) = keychain(r#"{"auths":{"reg.io":{}}}"#);
+        assert!(empty_entry.lookup("reg.io").unwrap().searched.starts_with("its entry in `"));
     }
 
     #[test]

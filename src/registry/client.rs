@@ -1,10 +1,9 @@
 //! The registry HTTP client: one connection pool and one token cache per run. It pings each
-//! registry once (HTTPS, falling back to plain HTTP only for loopback names or
-//! `--insecure-registry`), answers `Basic` and `Bearer` challenges with the keychain's
-//! credentials, and retries 408/429/5xx and dropped connections with backoff, honouring
-//! `Retry-After`. Authentication failures are never retried.
+//! registry once (see `ping`), answers `Basic` and `Bearer` challenges with the keychain's
+//! credentials, and retries 408/429/5xx, dropped connections and stalls with backoff,
+//! honouring `Retry-After`. Authentication failures are never retried.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,20 +13,33 @@ use base64::engine::general_purpose::STANDARD;
 use reqwest::{RequestBuilder, Response, StatusCode, header};
 use tokio::sync::{Mutex, OnceCell};
 
-use super::auth::{Credential, Keychain};
+use super::auth::{Credential, Keychain, Lookup};
 use super::error::{RegistryCodes, RegistryError};
+use super::tls::{self, Roots};
+use super::transport::{self, Failure};
 
-/// How hard to retry transient failures.
+/// How hard to retry transient failures, and how long a stalled exchange may wait.
 #[derive(Clone, Debug)]
 pub struct RetryPolicy {
     pub attempts: u32,
     pub base_delay: Duration,
     pub max_delay: Duration,
+    /// A request fails when nothing moves for this long: no request body taken and no answer,
+    /// or no answer bytes (`RKO_REGISTRY_TIMEOUT`).
+    pub timeout: Duration,
 }
+
+/// The stall timeout when `RKO_REGISTRY_TIMEOUT` is unset.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy { attempts: 4, base_delay: Duration::from_millis(500), max_delay: Duration::from_secs(30) }
+        RetryPolicy {
+            attempts: 4,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(30),
+            timeout: DEFAULT_TIMEOUT,
+        }
     }
 }
 
@@ -35,7 +47,7 @@ impl Default for RetryPolicy {
 pub struct ClientOptions {
     /// `--insecure-registry`: plain HTTP and unverified TLS for every registry.
     pub insecure: bool,
-    /// Trust the system's CA bundle (the first of [`SYSTEM_BUNDLES`] that exists).
+    /// Trust the system's CA bundle (the first of [`tls::SYSTEM_BUNDLES`] that exists).
     pub system_roots: bool,
     /// More PEM files of trusted roots (`SSL_CERT_FILE`). All roots are read when the client is
     /// created (in the background, see `SharedClient`).
@@ -68,135 +80,86 @@ impl Scope {
 }
 
 #[derive(Clone, Debug)]
-enum Challenge {
+pub(super) enum Challenge {
     None,
     Basic,
     Bearer { realm: String, service: Option<String> },
 }
 
+/// A registry as its ping found it. The challenge may change when a later request asks for
+/// authentication the ping did not (shared by every clone).
 #[derive(Clone, Debug)]
-struct Host {
-    base: String,
-    challenge: Challenge,
+pub(super) struct Host {
+    pub base: String,
+    challenge: Arc<std::sync::Mutex<Challenge>>,
 }
 
+impl Host {
+    pub fn new(base: String, challenge: Challenge) -> Host {
+        Host { base, challenge: Arc::new(std::sync::Mutex::new(challenge)) }
+    }
+
+    fn challenge(&self) -> Challenge {
+        self.challenge.lock().map_or(Challenge::None, |challenge| challenge.clone())
+    }
+
+    fn adopt(&self, challenge: Challenge) {
+        if let Ok(mut current) = self.challenge.lock() {
+            *current = challenge;
+        }
+    }
+}
+
+/// What [`Client::send`] attaches to the answer it returns, for [`super::api::check`].
+#[derive(Clone, Debug)]
+pub(super) struct Delivery {
+    /// `PUT /v2/app/manifests/latest`.
+    pub request: String,
+    pub attempts: u32,
+    /// Where credentials were looked for, when the request carried none and was refused.
+    pub anonymous: Option<String>,
+    pub timeout: Duration,
+}
+
+/// The outcome of pinging a registry.
+pub(super) type Ping = Result<Host, RegistryError>;
+
 pub struct Client {
-    http: reqwest::Client,
-    options: ClientOptions,
-    hosts: Mutex<HashMap<String, Arc<OnceCell<Host>>>>,
+    pub(super) http: reqwest::Client,
+    pub(super) options: ClientOptions,
+    /// Each registry's ping, once per run (a failure too: every request would repeat it).
+    pub(super) hosts: Mutex<HashMap<String, Arc<OnceCell<Ping>>>>,
     /// Per registry, looked up once (a credential helper runs once per run, not per request).
-    credentials: Mutex<HashMap<String, Arc<OnceCell<Credential>>>>,
+    credentials: Mutex<HashMap<String, Arc<OnceCell<Lookup>>>>,
     /// One token per (registry, scopes), fetched once even by concurrent requests.
     tokens: Mutex<HashMap<String, Arc<OnceCell<String>>>>,
 }
 
-fn is_loopback(registry: &str) -> bool {
-    let host = match registry.rsplit_once(':') {
-        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
-        _ => registry,
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host == "localhost" || host.ends_with(".localhost") || host == "::1" || host.starts_with("127.")
-}
-
-/// Whether a transport error is worth another attempt (dropped or timed-out connections).
-fn transient(error: &reqwest::Error) -> bool {
-    error.is_timeout() || error.is_request() || error.is_body() || error.is_connect()
-}
-
-/// The root cause of a transport error (`Connection refused (os error 111)`), without URLs.
-fn describe(error: &reqwest::Error) -> String {
-    let mut root: &dyn std::error::Error = error;
-    while let Some(inner) = root.source() {
-        root = inner;
-    }
-    let message = root.to_string();
-    if error.is_timeout() { format!("timed out ({message})") } else { message }
-}
-
-/// Where Linux distributions keep the system's CA bundle (the list Go's crypto/x509 uses).
-pub const SYSTEM_BUNDLES: [&str; 6] = [
-    "/etc/ssl/certs/ca-certificates.crt",
-    "/etc/pki/tls/certs/ca-bundle.crt",
-    "/etc/ssl/ca-bundle.pem",
-    "/etc/pki/tls/cacert.pem",
-    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
-    "/etc/ssl/cert.pem",
-];
-
-/// The certificates of the system bundle, the root files and directories, each once.
-fn trusted_roots(options: &ClientOptions) -> Result<Vec<reqwest::Certificate>, RegistryError> {
-    let system = SYSTEM_BUNDLES.iter().map(PathBuf::from).filter(|path| options.system_roots && path.is_file());
-    let mut files: Vec<PathBuf> = system.take(1).collect();
-    files.extend(options.root_files.iter().cloned());
-    for directory in &options.root_directories {
-        let entries = std::fs::read_dir(directory).map_err(|error| RegistryError::Certificate {
-            path: directory.display().to_string(),
-            message: format!("cannot read SSL_CERT_DIR: {error}"),
-        })?;
-        let mut listed: Vec<PathBuf> =
-            entries.flatten().map(|entry| entry.path()).filter(|path| path.is_file()).collect();
-        listed.sort();
-        files.extend(listed);
-    }
-    let mut seen_files = HashSet::new();
-    let mut seen_certificates = HashSet::new();
-    let mut roots = Vec::new();
-    for path in files {
-        if !seen_files.insert(std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone())) {
-            continue;
-        }
-        let certificate_error =
-            |message: String| RegistryError::Certificate { path: path.display().to_string(), message };
-        let pem = std::fs::read_to_string(&path).map_err(|error| certificate_error(error.to_string()))?;
-        let fresh: String = pem_blocks(&pem)
-            .filter(|block| seen_certificates.insert(block.split_whitespace().collect::<String>()))
-            .collect::<Vec<_>>()
-            .join("\n");
-        if !fresh.is_empty() {
-            roots.extend(
-                reqwest::Certificate::from_pem_bundle(fresh.as_bytes())
-                    .map_err(|error| certificate_error(error.to_string()))?,
-            );
-        }
-    }
-    Ok(roots)
-}
-
-/// The `CERTIFICATE` blocks of a PEM text, markers included.
-fn pem_blocks(pem: &str) -> impl Iterator<Item = &str> {
-    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
-    const END: &str = "-----END CERTIFICATE-----";
-    let mut rest = pem;
-    std::iter::from_fn(move || {
-        let start = rest.find(BEGIN)?;
-        let length = rest[start..].find(END)? + END.len();
-        let block = &rest[start..start + length];
-        rest = &rest[start + length..];
-        Some(block)
-    })
+/// Whether an answer with `status` is worth another attempt.
+pub(super) fn retryable(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
 }
 
 impl Client {
     pub fn new(options: ClientOptions) -> Result<Client, RegistryError> {
-        let mut builder = reqwest::Client::builder()
-            .user_agent(concat!("rko/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(5))
-            .read_timeout(Duration::from_secs(60))
-            .pool_idle_timeout(Duration::from_secs(30));
         // The roots are loaded from files rko names, each certificate once (the native-certs
         // loader would also parse every file of /etc/ssl/certs: hundreds of duplicates).
-        builder = builder.tls_built_in_root_certs(false);
-        for certificate in trusted_roots(&options)? {
-            builder = builder.add_root_certificate(certificate);
-        }
-        if options.insecure {
-            builder = builder.danger_accept_invalid_certs(true);
-        }
-        let http = builder.build().map_err(|error| RegistryError::Certificate {
-            path: "TLS configuration".into(),
-            message: error.to_string(),
-        })?;
+        let roots = Roots {
+            system: options.system_roots,
+            files: options.root_files.clone(),
+            directories: options.root_directories.clone(),
+        };
+        let timeout = options.retry.timeout;
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("rko/", env!("CARGO_PKG_VERSION")))
+            .use_preconfigured_tls(tls::client_config(&roots, options.insecure)?)
+            .connect_timeout(timeout)
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|error| RegistryError::Certificate {
+                path: "TLS configuration".into(),
+                message: error.to_string(),
+            })?;
         Ok(Client {
             http,
             options,
@@ -206,58 +169,12 @@ impl Client {
         })
     }
 
-    async fn host(&self, registry: &str) -> Result<Host, RegistryError> {
-        let cell = self.hosts.lock().await.entry(registry.to_owned()).or_default().clone();
-        cell.get_or_try_init(|| self.ping(registry)).await.cloned()
-    }
-
-    async fn ping(&self, registry: &str) -> Result<Host, RegistryError> {
-        let plain_allowed = self.options.insecure || is_loopback(registry);
-        let mut schemes = vec!["https"];
-        if plain_allowed {
-            schemes.push("http");
-        }
-        let mut first_error = None;
-        for scheme in schemes {
-            let base = format!("{scheme}://{registry}");
-            match self.http.get(format!("{base}/v2/")).send().await {
-                // Plain HTTP only counts when it answers like a registry: a TLS port answers 400.
-                Ok(response) if scheme == "http" && !matches!(response.status().as_u16(), 200 | 401) => {}
-                Ok(response) => {
-                    let challenge = match response.status() {
-                        StatusCode::UNAUTHORIZED => parse_challenge(
-                            response
-                                .headers()
-                                .get(header::WWW_AUTHENTICATE)
-                                .and_then(|v| v.to_str().ok())
-                                .unwrap_or(""),
-                        ),
-                        _ => Challenge::None,
-                    };
-                    return Ok(Host { base, challenge });
-                }
-                Err(error) => {
-                    first_error.get_or_insert_with(|| describe(&error));
-                }
-            }
-        }
-        let last_error = first_error.unwrap_or_else(|| "no answer".into());
-        let hint = if last_error.contains("certificate") {
-            "; if the registry uses a private CA, point SSL_CERT_FILE at its certificate (or pass --insecure-registry)"
-        } else if plain_allowed {
-            ""
-        } else {
-            " (plain HTTP is only tried for loopback names or with --insecure-registry)"
-        };
-        Err(RegistryError::Unreachable { registry: registry.to_owned(), message: format!("{last_error}{hint}") })
-    }
-
-    async fn credential(&self, registry: &str) -> Result<Credential, RegistryError> {
+    async fn credential(&self, registry: &str) -> Result<Lookup, RegistryError> {
         let cell = self.credentials.lock().await.entry(registry.to_owned()).or_default().clone();
         cell.get_or_try_init(|| async {
             let keychain = self.options.keychain.clone();
             let name = registry.to_owned();
-            tokio::task::spawn_blocking(move || keychain.resolve(&name))
+            tokio::task::spawn_blocking(move || keychain.lookup(&name))
                 .await
                 .map_err(|error| RegistryError::Config { path: "docker config".into(), message: error.to_string() })?
         })
@@ -269,14 +186,14 @@ impl Client {
     async fn authorization(
         &self,
         registry: &str,
-        host: &Host,
+        challenge: &Challenge,
         scopes: &[Scope],
         refresh: bool,
     ) -> Result<Option<String>, RegistryError> {
         // A registry that asks for no authentication never needs the credential (or its helper).
-        match &host.challenge {
+        match challenge {
             Challenge::None => Ok(None),
-            Challenge::Basic => Ok(match self.credential(registry).await? {
+            Challenge::Basic => Ok(match self.credential(registry).await?.credential {
                 Credential::Basic { username, password } => {
                     Some(format!("Basic {}", STANDARD.encode(format!("{username}:{password}"))))
                 }
@@ -296,8 +213,8 @@ impl Client {
                 };
                 let token = cell
                     .get_or_try_init(|| async {
-                        let credential = self.credential(registry).await?;
-                        self.fetch_token(registry, realm, service.as_deref(), &scope_texts, &credential).await
+                        let lookup = self.credential(registry).await?;
+                        self.fetch_token(registry, realm, service.as_deref(), &scope_texts, &lookup).await
                     })
                     .await?;
                 Ok(Some(format!("Bearer {token}")))
@@ -311,11 +228,11 @@ impl Client {
         realm: &str,
         service: Option<&str>,
         scopes: &[String],
-        credential: &Credential,
+        lookup: &Lookup,
     ) -> Result<String, RegistryError> {
         let failure =
             |message: String| RegistryError::Token { registry: registry.to_owned(), realm: realm.to_owned(), message };
-        let request = match credential {
+        let request = match &lookup.credential {
             Credential::RegistryToken(token) => return Ok(token.clone()),
             Credential::IdentityToken(refresh) => {
                 let mut form = vec![
@@ -334,22 +251,42 @@ impl Client {
             }
             Credential::Anonymous => self.token_get(realm, service, scopes),
         };
-        let response = request.send().await.map_err(|error| failure(describe(&error)))?;
+        let (response, attempts, _) = self
+            .exchange(registry, || {
+                request.try_clone().ok_or_else(|| failure("the token request cannot be repeated".into()))
+            })
+            .await
+            .map_err(|(error, attempts)| match error {
+                Exchange::Failed(failed) => failure(format!(
+                    "{}{}",
+                    failed.describe(self.options.retry.timeout),
+                    transport::suffix(failed.timed_out(), attempts)
+                )),
+                Exchange::Invalid(error) => error,
+            })?;
         let status = response.status();
-        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-            let codes = RegistryCodes::parse(&response.bytes().await.unwrap_or_default());
-            let repository =
-                scopes.first().map_or(String::new(), |scope| scope.split(':').nth(1).unwrap_or("").to_owned());
-            return Err(RegistryError::Unauthorized {
-                registry: registry.to_owned(),
-                repository,
-                action: "access to".into(),
-                status: status.as_u16(),
-                codes,
-            });
-        }
         if !status.is_success() {
-            return Err(failure(format!("HTTP {status}")));
+            let codes = RegistryCodes::parse(&transport::error_body(response, self.options.retry.timeout).await);
+            if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+                let repository =
+                    scopes.first().map_or(String::new(), |scope| scope.split(':').nth(1).unwrap_or("").to_owned());
+                let (registry, action, status) = (registry.to_owned(), "access to".to_owned(), status.as_u16());
+                return Err(if lookup.credential == Credential::Anonymous {
+                    RegistryError::NoCredentials {
+                        registry,
+                        repository,
+                        action,
+                        status,
+                        codes,
+                        searched: lookup.searched.clone(),
+                    }
+                } else {
+                    RegistryError::Unauthorized { registry, repository, action, status, codes }
+                });
+            }
+            let codes = if codes.0.is_empty() { String::new() } else { format!(" {codes}") };
+            let retried = if attempts > 1 { format!(" on all {attempts} attempts") } else { String::new() };
+            return Err(failure(format!("it answered {}{codes}{retried}", status.as_u16())));
         }
         #[derive(serde::Deserialize)]
         struct TokenReply {
@@ -358,7 +295,10 @@ impl Client {
             #[serde(default)]
             access_token: String,
         }
-        let body = response.bytes().await.map_err(|error| failure(describe(&error)))?;
+        let timeout = self.options.retry.timeout;
+        let body = transport::read(response, timeout, 1 << 20)
+            .await
+            .map_err(|error| failure(error.map_or("the reply is larger than 1 MiB".into(), |f| f.describe(timeout))))?;
         let reply: TokenReply =
             serde_json::from_slice(&body).map_err(|error| failure(format!("unreadable reply: {error}")))?;
         let token = if reply.token.is_empty() { reply.access_token } else { reply.token };
@@ -383,7 +323,7 @@ impl Client {
     /// `go build` runs); failures are left for the real requests to report.
     pub async fn warm_up(&self, registry: &str, scopes: &[Scope]) {
         if let Ok(host) = self.host(registry).await {
-            let _ = self.authorization(registry, &host, scopes, false).await;
+            let _ = self.authorization(registry, &host.challenge(), scopes, false).await;
         }
     }
 
@@ -403,39 +343,82 @@ impl Client {
             status,
             codes,
         };
-        match &host.challenge {
+        match host.challenge() {
             Challenge::None => Ok(()),
             Challenge::Bearer { realm, service } => {
-                match self.fetch_token(registry, realm, service.as_deref(), &[], &credential).await {
+                let lookup = Lookup { credential, searched: String::new() };
+                match self.fetch_token(registry, &realm, service.as_deref(), &[], &lookup).await {
                     Err(RegistryError::Unauthorized { status, codes, .. }) => Err(rejected(status, codes)),
                     other => other.map(|_| ()),
                 }
             }
             Challenge::Basic => {
-                let response = self
-                    .http
-                    .get(format!("{}/v2/", host.base))
-                    .basic_auth(username, Some(password))
-                    .send()
+                let request = self.http.get(format!("{}/v2/", host.base)).basic_auth(username, Some(password));
+                let (response, _, _) = self
+                    .exchange(registry, || request.try_clone().ok_or_else(|| unrepeatable(registry)))
                     .await
-                    .map_err(|error| RegistryError::Unreachable {
-                        registry: registry.to_owned(),
-                        message: describe(&error),
-                    })?;
+                    .map_err(|(error, attempts)| self.exchange_error(registry, error, attempts))?;
                 match response.status() {
                     status if status.is_success() => Ok(()),
                     status => Err(rejected(
                         status.as_u16(),
-                        RegistryCodes::parse(&response.bytes().await.unwrap_or_default()),
+                        RegistryCodes::parse(&transport::error_body(response, self.options.retry.timeout).await),
                     )),
                 }
             }
         }
     }
 
+    /// Send the request `make` gives (once per attempt), retrying transport failures, stalls
+    /// and 408/429/5xx answers. Returns the last answer, the number of attempts and the request
+    /// line (`PUT /v2/app/manifests/latest`).
+    async fn exchange(
+        &self,
+        registry: &str,
+        make: impl Fn() -> Result<RequestBuilder, RegistryError>,
+    ) -> Result<(Response, u32, String), (Exchange, u32)> {
+        let policy = &self.options.retry;
+        let mut attempt = 0;
+        loop {
+            let request = make()
+                .and_then(|builder| {
+                    builder.build().map_err(|error| RegistryError::Protocol {
+                        registry: registry.to_owned(),
+                        what: "a request".into(),
+                        message: error.to_string(),
+                    })
+                })
+                .map_err(|error| (Exchange::Invalid(error), attempt + 1))?;
+            let line = format!("{} {}", request.method(), request.url().path());
+            let last = attempt + 1 >= policy.attempts;
+            let delay = match transport::send(&self.http, request, policy.timeout).await {
+                Ok(response) if last || !retryable(response.status()) => return Ok((response, attempt + 1, line)),
+                Ok(response) => retry_after(&response).unwrap_or_else(|| backoff(policy, attempt)),
+                Err(failure) if last || !failure.transient() => return Err((Exchange::Failed(failure), attempt + 1)),
+                Err(_) => backoff(policy, attempt),
+            };
+            tokio::time::sleep(delay.min(policy.max_delay)).await;
+            attempt += 1;
+        }
+    }
+
+    fn exchange_error(&self, registry: &str, error: Exchange, attempts: u32) -> RegistryError {
+        match error {
+            Exchange::Failed(failure) => RegistryError::Unreachable {
+                registry: registry.to_owned(),
+                message: format!(
+                    "{}{}",
+                    failure.describe(self.options.retry.timeout),
+                    transport::suffix(failure.timed_out(), attempts)
+                ),
+            },
+            Exchange::Invalid(error) => error,
+        }
+    }
+
     /// Send a request built by `make` (from the client and the registry's base URL, e.g.
     /// `https://ghcr.io`), authorized for `scopes`, retrying transient failures. The response
-    /// may still be an error status; see [`Client::check`].
+    /// may still be an error status; see [`super::api::check`].
     pub async fn send(
         &self,
         registry: &str,
@@ -443,141 +426,84 @@ impl Client {
         make: impl Fn(&reqwest::Client, &str) -> Result<RequestBuilder, RegistryError>,
     ) -> Result<Response, RegistryError> {
         let host = self.host(registry).await?;
-        let policy = &self.options.retry;
-        let mut refreshed = false;
-        let mut attempt = 0;
+        let (mut refreshed, mut adopted) = (false, false);
         loop {
-            let authorization = self.authorization(registry, &host, scopes, refreshed).await?;
-            let mut request = make(&self.http, &host.base)?;
-            if let Some(value) = &authorization {
-                request = request.header(header::AUTHORIZATION, value);
+            let challenge = host.challenge();
+            let authorization = self.authorization(registry, &challenge, scopes, refreshed).await?;
+            let (mut response, attempts, request) = self
+                .exchange(registry, || {
+                    let mut request = make(&self.http, &host.base)?;
+                    if let Some(value) = &authorization {
+                        request = request.header(header::AUTHORIZATION, value);
+                    }
+                    Ok(request)
+                })
+                .await
+                .map_err(|(error, attempts)| self.exchange_error(registry, error, attempts))?;
+            let status = response.status();
+            if status == StatusCode::UNAUTHORIZED {
+                // A registry may ask for authentication only here (its ping needed none), or
+                // a token may have expired.
+                let offered = response
+                    .headers()
+                    .get(header::WWW_AUTHENTICATE)
+                    .and_then(|value| value.to_str().ok())
+                    .map(super::ping::parse_challenge);
+                if let Some(offered) = offered
+                    && !adopted
+                    && std::mem::discriminant(&offered) != std::mem::discriminant(&challenge)
+                    && !matches!(offered, Challenge::None)
+                {
+                    host.adopt(offered);
+                    adopted = true;
+                    continue;
+                }
+                if matches!(challenge, Challenge::Bearer { .. }) && !refreshed {
+                    refreshed = true;
+                    continue;
+                }
             }
-            let delay = match request.send().await {
-                Ok(response) => {
-                    let status = response.status();
-                    let bearer = matches!(host.challenge, Challenge::Bearer { .. });
-                    if status == StatusCode::UNAUTHORIZED && bearer && !refreshed {
-                        refreshed = true;
-                        continue;
-                    }
-                    let retryable = matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504);
-                    if !retryable || attempt + 1 >= policy.attempts {
-                        return Ok(response);
-                    }
-                    retry_after(&response).unwrap_or_else(|| backoff(policy, attempt))
+            // Refused without credentials by a registry that asks for them (a 403 from one that
+            // asks for none is its policy, not a missing login).
+            let asks = status == StatusCode::UNAUTHORIZED || !matches!(host.challenge(), Challenge::None);
+            let anonymous = match status {
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN if asks => {
+                    let lookup = self.credential(registry).await?;
+                    (lookup.credential == Credential::Anonymous).then_some(lookup.searched)
                 }
-                Err(error) => {
-                    if !transient(&error) || attempt + 1 >= policy.attempts {
-                        return Err(RegistryError::Unreachable {
-                            registry: registry.to_owned(),
-                            message: describe(&error),
-                        });
-                    }
-                    backoff(policy, attempt)
-                }
+                _ => None,
             };
-            tokio::time::sleep(delay.min(policy.max_delay)).await;
-            attempt += 1;
+            response.extensions_mut().insert(Delivery {
+                request,
+                attempts,
+                anonymous,
+                timeout: self.options.retry.timeout,
+            });
+            return Ok(response);
         }
     }
 }
 
-fn backoff(policy: &RetryPolicy, attempt: u32) -> Duration {
+/// Why [`Client::exchange`] gave up.
+enum Exchange {
+    Failed(Failure),
+    /// The request could not be built.
+    Invalid(RegistryError),
+}
+
+fn unrepeatable(registry: &str) -> RegistryError {
+    RegistryError::Protocol {
+        registry: registry.to_owned(),
+        what: "a request".into(),
+        message: "its body cannot be sent twice".into(),
+    }
+}
+
+pub(super) fn backoff(policy: &RetryPolicy, attempt: u32) -> Duration {
     policy.base_delay * 2u32.saturating_pow(attempt)
 }
 
-fn retry_after(response: &Response) -> Option<Duration> {
+pub(super) fn retry_after(response: &Response) -> Option<Duration> {
     let value = response.headers().get(header::RETRY_AFTER)?.to_str().ok()?;
     value.trim().parse::<u64>().ok().map(Duration::from_secs)
-}
-
-/// Parse `WWW-Authenticate: Bearer realm="…",service="…"` or `Basic realm="…"`.
-fn parse_challenge(value: &str) -> Challenge {
-    let (scheme, parameters) = value.trim().split_once(' ').unwrap_or((value.trim(), ""));
-    if scheme.eq_ignore_ascii_case("basic") {
-        return Challenge::Basic;
-    }
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Challenge::None;
-    }
-    let mut realm = None;
-    let mut service = None;
-    let mut rest = parameters;
-    while let Some((key, after)) = rest.split_once('=') {
-        let key = key.trim().trim_start_matches(',').trim().to_ascii_lowercase();
-        let (value, remainder) = if let Some(quoted) = after.strip_prefix('"') {
-            let end = quoted.find('"').unwrap_or(quoted.len());
-            (&quoted[..end], quoted.get(end + 1..).unwrap_or(""))
-        } else {
-            let end = after.find(',').unwrap_or(after.len());
-            (&after[..end], &after[end..])
-        };
-        match key.as_str() {
-            "realm" => realm = Some(value.to_owned()),
-            "service" => service = Some(value.to_owned()),
-            _ => {}
-        }
-        rest = remainder;
-    }
-    match realm {
-        Some(realm) => Challenge::Bearer { realm, service },
-        None => Challenge::None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_each_root_once_and_names_a_bad_file() {
-        let directory = tempfile::tempdir().unwrap();
-        let bundle =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/base/ca-certificates.crt")).unwrap();
-        let first = pem_blocks(&bundle).next().unwrap().to_owned();
-        let bundle_path = directory.path().join("bundle.crt");
-        std::fs::write(&bundle_path, &bundle).unwrap();
-        let certs = directory.path().join("certs");
-        std::fs::create_dir(&certs).unwrap();
-        // The same certificate again, reformatted, and a symlink to the bundle.
-        std::fs::write(certs.join("one.pem"), format!("comment\n{}\n", first.replace('\n', "\r\n"))).unwrap();
-        std::os::unix::fs::symlink(&bundle_path, certs.join("link.0")).unwrap();
-        let options = |files: Vec<PathBuf>, directories: Vec<PathBuf>| ClientOptions {
-            root_files: files,
-            root_directories: directories,
-            ..ClientOptions::default()
-        };
-        let roots = trusted_roots(&options(vec![bundle_path.clone()], vec![certs.clone()])).unwrap();
-        assert_eq!(roots.len(), pem_blocks(&bundle).count());
-        assert!(roots.len() > 100);
-
-        std::fs::write(certs.join("zz-bad.pem"), "-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n")
-            .unwrap();
-        let error = trusted_roots(&options(vec![bundle_path], vec![certs.clone()])).unwrap_err().to_string();
-        assert!(error.contains("zz-bad.pem"), "{error}");
-        let error =
-            trusted_roots(&options(Vec::new(), vec![directory.path().join("missing")])).unwrap_err().to_string();
-        assert!(error.contains("SSL_CERT_DIR") && error.contains("missing"), "{error}");
-    }
-
-    #[test]
-    fn parses_challenges() {
-        let challenge = parse_challenge(
-            r#"Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a:pull""#,
-        );
-        assert!(matches!(challenge, Challenge::Bearer { ref realm, ref service }
-            if realm == "https://auth.example/token" && service.as_deref() == Some("registry.example")));
-        assert!(matches!(parse_challenge(r#"Basic realm="rko-test""#), Challenge::Basic));
-        assert!(matches!(parse_challenge(""), Challenge::None));
-    }
-
-    #[test]
-    fn loopback_names() {
-        for name in ["localhost:5000", "127.0.0.1:15000", "[::1]:5000", "registry.localhost"] {
-            assert!(is_loopback(name), "{name}");
-        }
-        for name in ["ghcr.io", "10.0.0.1:5000", "localhost.example.com"] {
-            assert!(!is_loopback(name), "{name}");
-        }
-    }
 }

@@ -8,6 +8,8 @@ use std::fmt;
 pub struct RegistryCodes(pub Vec<(String, String)>);
 
 impl RegistryCodes {
+    /// The `errors` of a JSON body, else the first line of a short text body (`404 page not
+    /// found`), else nothing.
     pub fn parse(body: &[u8]) -> RegistryCodes {
         #[derive(serde::Deserialize)]
         struct Body {
@@ -23,7 +25,16 @@ impl RegistryCodes {
         }
         match serde_json::from_slice::<Body>(body) {
             Ok(body) => RegistryCodes(body.errors.into_iter().map(|e| (e.code, e.message)).collect()),
-            Err(_) => RegistryCodes(Vec::new()),
+            Err(_) => {
+                let text = String::from_utf8_lossy(body);
+                let line = text.trim().lines().next().unwrap_or("").trim();
+                let printable = line.chars().all(|c| !c.is_control());
+                if line.is_empty() || line.starts_with(['<', '{', '[']) || !printable {
+                    RegistryCodes(Vec::new())
+                } else {
+                    RegistryCodes(vec![(line.chars().take(200).collect(), String::new())])
+                }
+            }
         }
     }
 }
@@ -42,7 +53,7 @@ impl fmt::Display for RegistryCodes {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum RegistryError {
     #[error("cannot reach registry `{registry}`: {message}")]
     Unreachable { registry: String, message: String },
@@ -68,6 +79,22 @@ pub enum RegistryError {
     Io { path: String, message: String },
     #[error("invalid TLS certificate in `{path}`: {message}")]
     Certificate { path: String, message: String },
+    #[error("registry `{registry}` asks for credentials for {action} `{repository}` ({status}{}), and rko found no credentials for it: {searched}; run `rko login {registry} -u USER --password-stdin`, point DOCKER_CONFIG at a directory whose config.json has them, or set a credential helper (`credHelpers` in config.json)", codes_suffix(.codes))]
+    NoCredentials {
+        registry: String,
+        repository: String,
+        action: String,
+        status: u16,
+        codes: RegistryCodes,
+        /// Where rko looked (`/home/me/.docker/config.json has no entry for ...`).
+        searched: String,
+    },
+    #[error("registry `{registry}` answered `{request}` with {status}{} on all {attempts} attempts; the registry is down, overloaded or rate-limiting: retry later", codes_suffix(.codes))]
+    Unavailable { registry: String, request: String, status: u16, codes: RegistryCodes, attempts: u32 },
+    #[error("registry `{registry}` answered `GET {url}` with {status}{}: there is no registry API there; check the registry host in the image name", codes_suffix(.codes))]
+    NoApi { registry: String, url: String, status: u16, codes: RegistryCodes },
+    #[error("registry `{registry}` stopped sending {what}: {message}")]
+    Interrupted { registry: String, what: String, message: String },
 }
 
 fn codes_suffix(codes: &RegistryCodes) -> String {

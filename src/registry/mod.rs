@@ -5,10 +5,13 @@ pub mod api;
 pub mod auth;
 pub mod client;
 pub mod error;
+mod ping;
 pub mod pull;
 pub mod pusher;
 pub mod reference;
 pub mod shared;
+mod tls;
+mod transport;
 
 pub use client::{Client, ClientOptions, Scope};
 pub use error::RegistryError;

@@ -8,6 +8,7 @@ mod outputs;
 mod platforms;
 mod proxy;
 mod registry;
+mod registry_errors;
 mod resolve;
 mod sbom;
 mod support;

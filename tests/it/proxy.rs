@@ -1,10 +1,14 @@
 //! A fault-injecting HTTP proxy in front of a real registry, for what no real registry does on
-//! demand: answer 429 with `Retry-After`, refuse a blob, drop a connection. Everything else is
-//! forwarded byte for byte (one request per connection), and every request line is logged.
+//! demand: answer 429 with `Retry-After`, refuse a blob, drop a connection, stall before or in
+//! the middle of an answer. Everything else is forwarded byte for byte (one request per
+//! connection), and every request line is logged.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
+
+/// How long a stalled connection stays open: far longer than any timeout the tests set.
+const STALL: std::time::Duration = std::time::Duration::from_secs(120);
 
 #[derive(Clone)]
 pub enum Action {
@@ -14,6 +18,12 @@ pub enum Action {
         body: String,
     },
     Drop,
+    /// Read the request head and never answer (the connection stays open).
+    Stall,
+    /// Forward, but send only the first `keep` bytes of the response body, then stall.
+    Truncate {
+        keep: usize,
+    },
     /// Forward, adding a header to the response.
     AddHeader(String, String),
 }
@@ -189,13 +199,9 @@ fn handle(
             })
     };
     let mut client = client;
-    if let Some(auth) = auth
-        && let Some((status, headers, body)) = token_check(auth, &method, &path, &authorization)
-    {
-        std::io::copy(&mut (&mut reader).take(content_length), &mut std::io::sink())?;
-        return respond(&mut client, status, &headers, &body);
-    }
+    // Injected answers come first, even before token auth (so a token endpoint can fail too).
     let mut extra_header = None;
+    let mut keep = None;
     match action {
         Some(Action::Drop) => {
             client.shutdown(Shutdown::Both)?;
@@ -205,8 +211,19 @@ fn handle(
             std::io::copy(&mut (&mut reader).take(content_length), &mut std::io::sink())?;
             return respond(&mut client, status, &headers, &body);
         }
+        Some(Action::Stall) => {
+            std::thread::sleep(STALL);
+            return Ok(());
+        }
+        Some(Action::Truncate { keep: bytes }) => keep = Some(bytes),
         Some(Action::AddHeader(name, value)) => extra_header = Some(format!("{name}: {value}\r\n")),
         None => {}
+    }
+    if let Some(auth) = auth
+        && let Some((status, headers, body)) = token_check(auth, &method, &path, &authorization)
+    {
+        std::io::copy(&mut (&mut reader).take(content_length), &mut std::io::sink())?;
+        return respond(&mut client, status, &headers, &body);
     }
     let mut server = TcpStream::connect(upstream)?;
     for line in &head {
@@ -214,6 +231,24 @@ fn handle(
     }
     server.write_all(b"Connection: close\r\n\r\n")?;
     std::io::copy(&mut (&mut reader).take(content_length), &mut server)?;
+    if let Some(keep) = keep {
+        // The head as it is, then `keep` bytes of the body, then nothing.
+        let mut upstream_reader = BufReader::new(server);
+        loop {
+            let mut line = String::new();
+            if upstream_reader.read_line(&mut line)? == 0 {
+                break;
+            }
+            client.write_all(line.as_bytes())?;
+            if line == "\r\n" {
+                break;
+            }
+        }
+        std::io::copy(&mut (&mut upstream_reader).take(keep as u64), &mut client)?;
+        client.flush()?;
+        std::thread::sleep(STALL);
+        return Ok(());
+    }
     if let Some(header) = extra_header {
         let mut upstream_reader = BufReader::new(server);
         let mut status_line = String::new();

@@ -4,6 +4,7 @@
 //! and the failures: unreachable, unknown tag, malformed names, wrong password, refused blobs,
 //! throttling and dropped connections (through a fault-injecting proxy).
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::proxy::{Action, FaultProxy};
@@ -254,7 +255,7 @@ fn bearer_tokens_helpers_cert_dirs_streaming_and_chunks() {
     let repository = format!("{}/{}", proxy.address, unique("bearer"));
     let mut anonymous = workspace.rko(&["build", "."]);
     let error = run(anonymous.env("KO_DOCKER_REPO", &repository)).failure();
-    assert!(error.contains(&format!("registry `{}` rejected the credentials", proxy.address)), "{error}");
+    assert!(error.contains(&format!("rko login {}", proxy.address)) && error.contains("no credentials"), "{error}");
     let before = proxy.requests().len();
     let report = build_json(
         &workspace,
@@ -312,4 +313,107 @@ fn bearer_tokens_helpers_cert_dirs_streaming_and_chunks() {
             ("DOCKER_CONFIG", auth.path().to_str().unwrap()),
         ],
     );
+}
+
+/// A Debian `docker-registry` serving TLS with `certificate` and `key` on a free loopback port,
+/// stopped when dropped.
+struct TlsRegistry {
+    port: u16,
+    process: std::process::Child,
+    _directory: tempfile::TempDir,
+}
+
+impl TlsRegistry {
+    fn start(certificate: &std::path::Path, key: &std::path::Path) -> TlsRegistry {
+        let directory = tempdir();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let config = directory.path().join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog: {{level: warn}}\nstorage:\n  filesystem: {{rootdirectory: {}}}\nhttp:\n  addr: 127.0.0.1:{port}\n  tls: {{certificate: {}, key: {}}}\n",
+                directory.path().join("data").display(),
+                certificate.display(),
+                key.display()
+            ),
+        )
+        .unwrap();
+        let process = command("docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("docker-registry runs");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(20), "docker-registry did not start on {port}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        TlsRegistry { port, process, _directory: directory }
+    }
+}
+
+impl Drop for TlsRegistry {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// `openssl req -x509` as most people run it: a self-signed certificate that is its own CA
+/// (`CA:TRUE`), for `subject_alternative_names`. Returns (certificate, key).
+fn self_signed(directory: &std::path::Path, name: &str, subject_alternative_names: &str) -> (PathBuf, PathBuf) {
+    let (certificate, key) = (directory.join(format!("{name}.crt")), directory.join(format!("{name}.key")));
+    run(command("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"])
+        .args([
+            "-days",
+            "30",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            &format!("subjectAltName={subject_alternative_names}"),
+            "-keyout",
+            key.to_str().unwrap(),
+            "-out",
+            certificate.to_str().unwrap(),
+        ]))
+    .success();
+    let text =
+        run(command("openssl").args(["x509", "-noout", "-text", "-in", certificate.to_str().unwrap()])).success();
+    assert!(text.contains("CA:TRUE"), "openssl made a certificate that is not a CA: {text}");
+    (certificate, key)
+}
+
+#[test]
+fn a_trusted_self_signed_ca_certificate_is_accepted_as_the_server_certificate() {
+    let certificates = tempdir();
+    let (certificate, key) = self_signed(certificates.path(), "server", "DNS:localhost");
+    let (other, _) = self_signed(certificates.path(), "other", "DNS:localhost,IP:127.0.0.1");
+    let registry = TlsRegistry::start(&certificate, &key);
+    let workspace = hello();
+    let host = format!("localhost:{}", registry.port);
+    let repository = format!("{host}/{}", unique("selfsigned"));
+    let trusted = [("KO_DOCKER_REPO", repository.as_str()), ("SSL_CERT_FILE", certificate.to_str().unwrap())];
+    let report = build_json(&workspace, &["."], &trusted);
+    let reference = report["images"][0]["reference"].as_str().unwrap();
+    let mut crane_tls = command("crane");
+    crane_tls.args(["validate", "--remote", reference]).env("SSL_CERT_FILE", &certificate);
+    assert!(run(&mut crane_tls).success().starts_with("PASS"));
+
+    // Another self-signed certificate is no trust for this one.
+    let untrusted = [("KO_DOCKER_REPO", repository.as_str()), ("SSL_CERT_FILE", other.to_str().unwrap())];
+    let error = rejects(
+        &workspace,
+        &["build", "."],
+        &untrusted,
+        &[&format!("cannot reach registry `{host}`"), "SSL_CERT_FILE"],
+    );
+    assert!(error.contains("certificate") && !error.contains("HTTP"), "{error}");
+
+    // Trusted, but not for this name (the certificate names `localhost` only).
+    let by_address = format!("127.0.0.1:{}/{}", registry.port, unique("selfsigned"));
+    let wrong_name = [("KO_DOCKER_REPO", by_address.as_str()), ("SSL_CERT_FILE", certificate.to_str().unwrap())];
+    rejects(&workspace, &["build", "."], &wrong_name, &["not valid for", "127.0.0.1"]);
 }
