@@ -110,7 +110,7 @@ impl Session {
                 vec![reference.clone()]
             };
             for reference in expanded {
-                let import_path = self.builder.qualify(&reference)?;
+                let import_path = self.qualify(&reference)?;
                 if !import_paths.contains(&import_path) {
                     import_paths.push(import_path);
                 }
@@ -119,9 +119,11 @@ impl Session {
         Ok(import_paths)
     }
 
-    /// Qualify one reference.
+    /// Qualify one reference, and check the image name it gets (before anything is built).
     pub fn qualify(&self, reference: &str) -> Result<ImportPath> {
-        Ok(self.builder.qualify(reference)?)
+        let import_path = self.builder.qualify(reference)?;
+        settings::check_image_name(&self.publishing.namer, &import_path)?;
+        Ok(import_path)
     }
 
     pub fn printer(&self) -> Printer {

@@ -5,10 +5,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 
 use super::args::{BuildFlags, PublishFlags};
-use crate::base::builtin::BUILTIN_NAME;
+use crate::base::builtin::{BUILTIN_NAME, SCRATCH_NAME};
 use crate::build::gobuilder::BuildSpec;
 use crate::build::package::{self, GoPackage};
 use crate::build::{ImportPath, PlatformRequest};
@@ -17,8 +17,8 @@ use crate::env::{self, Environment};
 use crate::image::Platform;
 use crate::image::gotime::Time;
 use crate::image::layer::Compression;
-use crate::publish::NamingStyle;
-use crate::registry::reference::valid_tag;
+use crate::publish::{Namer, NamingStyle};
+use crate::registry::reference::{Reference, ReferenceError, Repository, valid_tag};
 use crate::sbom::{self, SbomFormat};
 
 /// Everything a build needs to know.
@@ -248,6 +248,7 @@ pub fn build_settings(
         .or_else(|| environment.non_empty(env::KO_DEFAULTBASEIMAGE).map(str::to_owned))
         .or_else(|| config.default_base_image.clone())
         .unwrap_or_else(|| BUILTIN_NAME.to_owned());
+    check_bases(flags, config, environment)?;
     let labels = key_values(&flags.image_label, "--image-label")?;
     let annotations = key_values(&flags.image_annotation, "--image-annotation")?;
     let ldflags_override = (!flags.ldflags.is_empty()).then(|| flags.ldflags.clone());
@@ -325,7 +326,9 @@ pub fn publish_settings(
         (false, false, true) => NamingStyle::Bare,
         (false, false, false) => NamingStyle::Md5,
     };
-    let repository = environment.get(env::KO_DOCKER_REPO).unwrap_or("").trim().to_owned();
+    // ko drops a trailing `/` (`KO_DOCKER_REPO=ghcr.io/acme/`).
+    let repository = environment.get(env::KO_DOCKER_REPO).unwrap_or("").trim().trim_end_matches('/').to_owned();
+    check_repository(&repository, naming)?;
     let target = if flags.local || repository.starts_with("ko.local") {
         let repository = if repository.is_empty() || !repository.starts_with("ko.local") {
             "ko.local".to_owned()
@@ -365,6 +368,96 @@ pub fn publish_settings(
         },
         warnings,
     ))
+}
+
+/// The base references from every source, each checked where it was given.
+fn check_bases(flags: &BuildFlags, config: &KoConfig, environment: &Environment) -> Result<()> {
+    let file = config.path.as_ref().map_or(".ko.yaml".to_owned(), |path| path.display().to_string());
+    let mut bases: Vec<(String, &str)> = Vec::new();
+    if let Some(base) = &flags.base_image {
+        bases.push(("--base-image".into(), base));
+    }
+    if let Some(base) = environment.non_empty(env::KO_DEFAULTBASEIMAGE) {
+        bases.push((env::KO_DEFAULTBASEIMAGE.into(), base));
+    }
+    if let Some(base) = &config.default_base_image {
+        bases.push((format!("`{file}` defaultBaseImage"), base));
+    }
+    for (import_path, base) in &config.base_image_overrides {
+        bases.push((format!("`{file}` baseImageOverrides[`{import_path}`]"), base));
+    }
+    for (origin, base) in bases {
+        if base != BUILTIN_NAME && base != SCRATCH_NAME {
+            Reference::parse(base).map_err(|error| anyhow!("{origin}: {error}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// `KO_DOCKER_REPO` (trailing `/` already dropped): empty, a registry alone (`host:port`, images
+/// go right under it, as in ko, except with `--bare`), or a repository.
+fn check_repository(repository: &str, naming: NamingStyle) -> Result<()> {
+    let variable = env::KO_DOCKER_REPO;
+    if repository.is_empty() {
+        return Ok(());
+    }
+    let registry_only = !repository.contains('/')
+        && (repository.contains(['.', ':']) || repository == "localhost")
+        && !repository.contains("://");
+    if registry_only {
+        if naming == NamingStyle::Bare {
+            bail!(
+                "--bare names images `{variable}` itself, and {variable}=`{repository}` is only a registry: add a repository (e.g. `{repository}/app`)"
+            );
+        }
+        return match Repository::parse(&format!("{repository}/app")) {
+            Ok(_) => Ok(()),
+            Err(ReferenceError::Invalid { reason, .. }) => {
+                bail!("{variable}=`{repository}` is not a registry: {reason}")
+            }
+        };
+    }
+    let Err(ReferenceError::Invalid { reason, .. }) = Repository::parse(repository) else { return Ok(()) };
+    let mut hint = String::new();
+    if let Some(fixed) = suggestion(repository) {
+        hint = format!("; set {variable} to `{fixed}`");
+    }
+    if repository.rsplit('/').next().is_some_and(|last| last.contains(':')) {
+        hint.push_str(" and pass tags with -t/--tags");
+    }
+    bail!("{variable}=`{repository}` is not a valid repository: {reason}{hint}")
+}
+
+/// A repository like `text` that parses: lowercased, without scheme, tag, digest or empty
+/// components.
+fn suggestion(text: &str) -> Option<String> {
+    let text = text.split_once("://").map_or(text, |(_, rest)| rest);
+    let text = text.split_once('@').map_or(text, |(before, _)| before);
+    let text = match text.rsplit_once('/') {
+        Some((before, last)) => format!("{before}/{}", last.split_once(':').map_or(last, |(name, _)| name)),
+        None => text.to_owned(),
+    };
+    let mut components = text.split('/').filter(|component| !component.is_empty());
+    let registry = components.next()?.to_owned();
+    let path: Vec<String> = components.map(str::to_ascii_lowercase).collect();
+    let fixed = if path.is_empty() { registry } else { format!("{registry}/{}", path.join("/")) };
+    Repository::parse(&fixed).ok().map(|_| fixed)
+}
+
+/// The image name of an import path, checked before anything is built (names come from
+/// `KO_DOCKER_REPO`, `-P`/`-B`/`--bare` and the import path). Without `KO_DOCKER_REPO` (with
+/// `--push=false`) names are never used as references and are not checked.
+pub fn check_image_name(namer: &Namer, import_path: &ImportPath) -> Result<()> {
+    if namer.repository.is_empty() {
+        return Ok(());
+    }
+    let name = namer.name(import_path.as_str());
+    if let Err(ReferenceError::Invalid { reason, .. }) = Repository::parse(&name) {
+        bail!(
+            "`{import_path}` would be named `{name}`, which is not a valid repository: {reason}; name it another way (-B, -P or --bare), shorten KO_DOCKER_REPO, or rename the package directory"
+        );
+    }
+    Ok(())
 }
 
 /// An import path's base: `baseImageOverrides` (case-insensitive), else the default.

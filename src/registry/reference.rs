@@ -33,12 +33,32 @@ fn invalid(text: &str, reason: impl Into<String>) -> ReferenceError {
     ReferenceError::Invalid { text: text.to_owned(), reason: reason.into() }
 }
 
+/// The most characters of `registry/path` docker and registries accept.
+pub const MAX_NAME_LENGTH: usize = 255;
+
+/// What no reference may contain: a scheme, whitespace or control characters.
+fn check_characters(text: &str) -> Result<(), ReferenceError> {
+    if let Some((scheme, rest)) = text.split_once("://") {
+        return Err(invalid(
+            text,
+            format!(
+                "remove the `{scheme}://`: references name no scheme (write `{rest}`; plain HTTP is used for loopback registries and with --insecure-registry)"
+            ),
+        ));
+    }
+    if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(invalid(text, "it contains a space or a control character"));
+    }
+    Ok(())
+}
+
 impl Repository {
     /// Parse `[registry/]path`; a first component with `.`, `:` or `localhost` is a registry.
     pub fn parse(text: &str) -> Result<Repository, ReferenceError> {
         if text.is_empty() {
             return Err(invalid(text, "it is empty"));
         }
+        check_characters(text)?;
         let (registry, path) = match text.split_once('/') {
             Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => {
                 (first.to_owned(), rest.to_owned())
@@ -50,10 +70,19 @@ impl Repository {
         if path.is_empty() {
             return Err(invalid(text, "the repository path is empty"));
         }
+        if let Some((_, digest)) = path.split_once('@') {
+            return Err(invalid(text, format!("a repository names no digest (`@{digest}`)")));
+        }
+        if let Some((_, tag)) = path.rsplit('/').next().and_then(|last| last.split_once(':')) {
+            return Err(invalid(text, format!("a repository names no tag (`:{tag}`)")));
+        }
+        if path.split('/').any(str::is_empty) {
+            return Err(invalid(text, "it has an empty path component (`//` or a trailing `/`)"));
+        }
         for component in path.split('/') {
             if !valid_component(component) {
                 let reason = if component.chars().any(|c| c.is_ascii_uppercase()) {
-                    format!("repository `{path}` must be lowercase")
+                    format!("repository `{path}` must be lowercase (`{}`)", path.to_ascii_lowercase())
                 } else {
                     format!(
                         "repository component `{component}` must be lowercase letters, digits and single `.`, `_`, `__` or `-` separators"
@@ -63,6 +92,15 @@ impl Repository {
             }
         }
         let path = if registry == DOCKER_HUB && !path.contains('/') { format!("library/{path}") } else { path };
+        let length = registry.len() + 1 + path.len();
+        if length > MAX_NAME_LENGTH {
+            return Err(invalid(
+                text,
+                format!(
+                    "`{registry}/{path}` is {length} characters long; registries and docker accept at most {MAX_NAME_LENGTH}"
+                ),
+            ));
+        }
         Ok(Repository { registry, path })
     }
 
@@ -90,6 +128,7 @@ impl fmt::Display for Repository {
 impl Reference {
     /// Parse `repository[:tag][@digest]`; with neither, the tag is `latest`.
     pub fn parse(text: &str) -> Result<Reference, ReferenceError> {
+        check_characters(text)?;
         let (rest, digest) = match text.split_once('@') {
             Some((rest, digest)) => (
                 rest,
@@ -230,5 +269,22 @@ mod tests {
             assert!(Reference::parse(text).is_err(), "{text}");
         }
         assert!(Reference::parse("reg.io/a__b/c-d.e---f:V1.0_x").is_ok());
+    }
+
+    #[test]
+    fn says_what_is_wrong_with_a_repository() {
+        let reason = |text: &str| match Repository::parse(text) {
+            Err(ReferenceError::Invalid { reason, .. }) => reason,
+            Ok(repository) => panic!("`{text}` parsed as `{repository}`"),
+        };
+        assert!(reason("reg.io/App").contains("must be lowercase (`app`)"));
+        assert!(reason("http://reg.io/app").contains("write `reg.io/app`"));
+        assert!(reason("reg.io/app:v1").contains("no tag (`:v1`)"));
+        assert!(reason("reg.io/app@sha256:abc").contains("no digest"));
+        assert!(reason("reg.io/my app").contains("space"));
+        assert!(reason("reg.io/a//b").contains("empty path component"));
+        assert!(reason(&format!("reg.io/{}", "a".repeat(250))).contains("257 characters long"));
+        assert!(Repository::parse(&format!("reg.io/{}", "a".repeat(248))).is_ok());
+        assert!(Reference::parse("https://reg.io/app:v1").is_err());
     }
 }
