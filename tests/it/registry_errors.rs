@@ -160,9 +160,11 @@ fn stalls_are_retried_then_reported_with_the_time_waited() {
     let base = crate::support::crane_index(registry, &["linux/amd64"], false);
     let timeout = ("RKO_REGISTRY_TIMEOUT", "1");
 
-    // A base manifest that stops half-way, once: read again.
+    // A base manifest and a blob (its config, then its layer for the layout) that stop
+    // half-way, once: read again.
     let proxy = FaultProxy::start(registry);
     proxy.inject("GET", "/manifests/", 1, Action::Truncate { keep: 20 });
+    proxy.inject("GET", "/blobs/", 2, Action::Truncate { keep: 5 });
     let proxied_base = base.replacen(registry, &proxy.address, 1);
     let layout = tempdir();
     let layout_path = layout.path().to_str().unwrap();
