@@ -2,9 +2,11 @@
 //! writer that produces them: tar entries → diffID hash → compression (gzip, or zstd) → digest
 //! hash → file, never holding the layer in memory. Depends only on the rest of `image`.
 
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use flate2::write::GzEncoder;
 
@@ -99,17 +101,82 @@ impl Encoder for zstd::stream::write::Encoder<'static, Sink> {
     }
 }
 
+/// How partial layer files are named (`<directory>/.layer-XXXXXX`).
+pub const PARTIAL_PREFIX: &str = ".layer-";
+
+/// The partial layer files this process is writing, for [`remove_partial_layers`]; `None`
+/// once they were removed (the process is exiting).
+static PARTIAL_LAYERS: Mutex<Option<BTreeSet<PathBuf>>> = Mutex::new(Some(BTreeSet::new()));
+
+/// Remove the partial layer files this process is writing, and refuse to start new ones: for
+/// a run that is interrupted and about to exit without running destructors.
+pub fn remove_partial_layers() {
+    let mut partial = PARTIAL_LAYERS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    for path in partial.take().unwrap_or_default() {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// A partial layer file: locked while it is written (so other processes cleaning up leave it
+/// alone) and listed in [`PARTIAL_LAYERS`] until it is renamed or deleted.
+struct Partial {
+    path: PathBuf,
+    temporary: Option<tempfile::TempPath>,
+    _lock: File,
+}
+
+impl Partial {
+    fn create(directory: &Path) -> io::Result<(File, Partial)> {
+        let mut listed = PARTIAL_LAYERS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(listed) = listed.as_mut() else {
+            return Err(io::Error::new(io::ErrorKind::Interrupted, "rko is exiting"));
+        };
+        let (file, temporary) = tempfile::Builder::new().prefix(PARTIAL_PREFIX).tempfile_in(directory)?.into_parts();
+        let lock = file.try_clone()?;
+        lock.try_lock().map_err(|error| match error {
+            std::fs::TryLockError::Error(error) => error,
+            std::fs::TryLockError::WouldBlock => io::Error::from(io::ErrorKind::WouldBlock),
+        })?;
+        let path = temporary.to_path_buf();
+        listed.insert(path.clone());
+        Ok((file, Partial { path, temporary: Some(temporary), _lock: lock }))
+    }
+
+    /// Move the finished file to `destination`.
+    fn persist(mut self, destination: &Path) -> io::Result<()> {
+        match self.temporary.take() {
+            Some(temporary) => temporary.persist(destination).map_err(|error| error.error),
+            None => Err(io::Error::from(io::ErrorKind::NotFound)),
+        }
+    }
+}
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        // The temporary file (if not persisted) is deleted first, then unlisted.
+        drop(self.temporary.take());
+        unlist(&self.path);
+    }
+}
+
+fn unlist(path: &Path) {
+    let mut listed = PARTIAL_LAYERS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(listed) = listed.as_mut() {
+        listed.remove(path);
+    }
+}
+
 /// Streams tar entries through both hashes and the compressor into a temporary file in
 /// `directory`.
 pub struct LayerWriter {
     tar: TarWriter<HashingWriter<Box<dyn Encoder>>>,
-    temporary: tempfile::TempPath,
+    temporary: Partial,
 }
 
 impl LayerWriter {
     /// Start a layer in `directory` (which must exist).
     pub fn create(directory: &Path, compression: Compression) -> io::Result<LayerWriter> {
-        let (file, temporary) = tempfile::Builder::new().prefix(".layer-").tempfile_in(directory)?.into_parts();
+        let (file, temporary) = Partial::create(directory)?;
         let sink = HashingWriter::new(BufWriter::with_capacity(1 << 16, file));
         let encoder: Box<dyn Encoder> = match compression {
             Compression::Gzip(level) => Box::new(ParallelGzEncoder::new(sink, level)?),
@@ -132,9 +199,9 @@ impl LayerWriter {
         let (digest, size, buffered) = compressed.finish();
         let file = buffered.into_inner().map_err(io::IntoInnerError::into_error)?;
         drop(file);
-        set_readable(&self.temporary)?;
+        set_readable(&self.temporary.path)?;
         let path = blobs.join(digest.hex());
-        self.temporary.persist(&path).map_err(|error| error.error)?;
+        self.temporary.persist(&path)?;
         Ok((WrittenLayer { digest, size, diff_id, uncompressed_size }, path))
     }
 }
@@ -170,6 +237,19 @@ mod tests {
         flate2::read::GzDecoder::new(&compressed[..]).read_to_end(&mut uncompressed).unwrap();
         assert_eq!(Digest::of(&uncompressed), layer.diff_id);
         assert_eq!(uncompressed.len(), 2048);
+    }
+
+    #[test]
+    fn partial_layers_are_locked_and_listed_until_finished() {
+        let directory = tempfile::tempdir().unwrap();
+        let writer = LayerWriter::create(directory.path(), Compression::Gzip(1)).unwrap();
+        let partial = writer.temporary.path.clone();
+        assert!(partial.file_name().unwrap().to_string_lossy().starts_with(PARTIAL_PREFIX));
+        assert!(File::open(&partial).unwrap().try_lock().is_err(), "the partial layer is not locked");
+        assert!(PARTIAL_LAYERS.lock().unwrap().as_ref().unwrap().contains(&partial));
+        writer.finish(directory.path()).unwrap();
+        assert!(!partial.exists());
+        assert!(!PARTIAL_LAYERS.lock().unwrap().as_ref().unwrap().contains(&partial));
     }
 
     #[test]
