@@ -28,6 +28,9 @@ pub const KO_DATA_PATH_ALLOWED_ROOT: &str = "KO_DATA_PATH_ALLOWED_ROOT";
 pub const RKO_CACHE_DIR: &str = "RKO_CACHE_DIR";
 /// ko's cache directory; rko uses it when `RKO_CACHE_DIR` is unset.
 pub const KOCACHE: &str = "KOCACHE";
+/// The size the cache is brought back under after each run, least recently used content first
+/// (bytes, or with `KB`/`MB`/`GB`/`TB` or `KiB`/`MiB`/`GiB`/`TiB`; default `5GB`).
+pub const RKO_CACHE_MAX_SIZE: &str = "RKO_CACHE_MAX_SIZE";
 /// Default platform when neither flags nor config set one (with `GOARCH`, and `GOARM`).
 pub const GOOS: &str = "GOOS";
 pub const GOARCH: &str = "GOARCH";

@@ -9,8 +9,11 @@
 //!   Go by `scripts/gocheck`). Pure; depends on nothing else in rko.
 //! - [`gobinary`]: build info and build IDs read straight from Go executables. Pure parsing;
 //!   depends only on `goquote`.
+//! - [`cache`]: the cache directory: build outputs, layer blobs and the layer cache, their
+//!   locks, clean-up and size bound. Depends on `image` only.
 //! - [`build`]: the `Builder` seam: `go build`, kodata, layers, image assembly. Never talks to
-//!   a registry: base images come in through the [`base::BaseSource`] seam.
+//!   a registry: base images come in through the [`base::BaseSource`] seam. Keeps what it
+//!   builds in the [`cache`].
 //! - [`base`]: base images (built-in, `scratch`, registry) behind `BaseSource`.
 //! - [`registry`]: references, auth, the HTTP client and the pusher. Depends on `image`.
 //! - [`publish`]: the `Publisher` seam: registry, OCI layout, tarball, archive, daemon.
@@ -23,6 +26,7 @@
 
 pub mod base;
 pub mod build;
+pub mod cache;
 pub mod ci;
 pub mod cli;
 pub mod config;

@@ -4,50 +4,27 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use async_trait::async_trait;
 use futures::future::try_join_all;
-use tokio::sync::Semaphore;
+use tokio::sync::{OnceCell, Semaphore};
 
 use super::assemble::{AppLayers, ImageSettings, NewLayer, assemble};
-use super::cache::{Cache, FileLock};
-use super::layer_cache::LayerCache;
-use super::layers::{BinaryLayer, KodataLayer, plan_kodata, write_binary};
+use super::jobs::{BinaryJob, KodataJob, MadeLayer};
 use super::package::{self, GoPackage, KO_SCHEME};
+use super::platforms::{self, PlatformRequest, Selected};
 use super::templating::Templating;
 use super::{
     Base, BaseRoot, BaseSource, BuildError, Builder, Built, ImportPath, PlatformBuild, Progress, capabilities, go,
 };
-use crate::image::layer::{Compression, WrittenLayer};
+use crate::cache::{BinaryOutput, Cache};
+use crate::image::layer::Compression;
 use crate::image::manifest::{BASE_DIGEST_ANNOTATION, BASE_NAME_ANNOTATION};
-use crate::image::{Artifact, Descriptor, Image, Index, Platform, media_type};
-
-/// Which platforms to build.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PlatformRequest {
-    /// Every platform of the base (`--platform=all`).
-    All,
-    List(Vec<Platform>),
-}
-
-impl PlatformRequest {
-    fn matches(&self, platform: &Platform) -> bool {
-        match self {
-            PlatformRequest::All => true,
-            PlatformRequest::List(list) => list.iter().any(|wanted| wanted.matches(platform)),
-        }
-    }
-
-    fn describe(&self) -> String {
-        match self {
-            PlatformRequest::All => "all".into(),
-            PlatformRequest::List(list) => list.iter().map(ToString::to_string).collect::<Vec<_>>().join(","),
-        }
-    }
-}
+use crate::image::{Artifact, Image, Index, Platform, media_type};
 
 /// A `builds[]` entry resolved to its import path.
 #[derive(Clone, Debug)]
@@ -91,10 +68,15 @@ pub struct GoBuilder {
     cache: Cache,
     progress: Arc<dyn Progress>,
     semaphore: Arc<Semaphore>,
-    layers: LayerCache,
     templating: Templating,
     packages: Mutex<HashMap<ImportPath, Resolved>>,
+    /// Each package's kodata layer, shared by its platforms (keyed by source and layout).
+    kodata: Mutex<HashMap<KodataKey, Arc<OnceCell<MadeLayer>>>>,
+    overflow_reported: AtomicBool,
 }
+
+/// A kodata layer's source directory, and whether it is laid out for Windows.
+type KodataKey = (PathBuf, bool);
 
 /// A package and the directory its `go build` runs in.
 #[derive(Clone, Debug)]
@@ -121,11 +103,12 @@ impl GoBuilder {
             semaphore: Arc::new(Semaphore::new(options.jobs.max(1))),
             options,
             base,
-            layers: cache.layers(),
             cache,
             progress,
             templating,
             packages: Mutex::new(HashMap::new()),
+            kodata: Mutex::new(HashMap::new()),
+            overflow_reported: AtomicBool::new(false),
         }
     }
 
@@ -155,7 +138,8 @@ impl GoBuilder {
         Ok(resolved)
     }
 
-    /// Build every requested platform of `base` for `resolved`.
+    /// Build every requested platform of `base` for `resolved`: one platform gives an image,
+    /// several an index in the base's order.
     async fn build_on(&self, resolved: &Resolved, base: Base) -> Result<Built, BuildError> {
         let import_path = &resolved.package.import_path;
         let base_annotations = |digest: &str| {
@@ -164,117 +148,67 @@ impl GoBuilder {
                 (BASE_NAME_ANNOTATION.to_owned(), base.name.clone()),
             ])
         };
-        match &base.root {
-            BaseRoot::Image(image) => {
-                let platform = image.platform();
-                let platform = if platform.os.is_empty() { Platform::new("linux", "amd64", "") } else { platform };
-                if !self.options.platforms.matches(&platform) {
-                    return Err(BuildError::PlatformMismatch {
-                        base: base.name.clone(),
-                        base_platform: platform.to_string(),
-                        requested: self.options.platforms.describe(),
-                    });
+        let selected = platforms::select(&base, &self.options.platforms)?;
+        let (base, base_annotations) = (&base, &base_annotations);
+        let builds = selected.into_iter().map(|Selected { platform, entry }| async move {
+            let base_image = match (&base.root, &entry) {
+                (BaseRoot::Image(image), _) => image.with_annotations(&base_annotations(image.digest().as_str())),
+                (BaseRoot::Index { children, .. }, Some(descriptor)) => {
+                    let child = children.image(descriptor).await.map_err(|message| BuildError::Base {
+                        import_path: import_path.to_string(),
+                        message: format!("`{}`: {message}", base.name),
+                    })?;
+                    child.with_annotations(&base_annotations(descriptor.digest.as_str()))
                 }
-                let base_image = image.with_annotations(&base_annotations(image.digest().as_str()));
-                let (image, record) = self.build_one(resolved, &base_image, &platform).await?;
-                Ok(Built {
+                (BaseRoot::Index { .. }, None) => {
+                    return Err(BuildError::Task("an index base's platform has no index entry".into()));
+                }
+            };
+            let (image, record) = self.build_one(resolved, &base_image, &platform).await?;
+            Ok::<_, BuildError>((entry, Arc::new(image), record))
+        });
+        let mut results = try_join_all(builds).await?;
+        let (manifest, digest) = match &base.root {
+            BaseRoot::Index { manifest, digest, .. } if results.len() > 1 => (manifest, digest),
+            _ => {
+                let Some((_, image, record)) = results.pop() else {
+                    return Err(BuildError::Task("no platform was built".into()));
+                };
+                return Ok(Built {
                     import_path: import_path.clone(),
-                    artifact: Artifact::Image(Arc::new(image)),
+                    artifact: Artifact::Image(image),
                     platforms: vec![record],
                     attachments: Vec::new(),
-                })
-            }
-            BaseRoot::Index { manifest, digest, children } => {
-                let mut matches = Vec::new();
-                for descriptor in &manifest.manifests {
-                    if !media_type::is_image_manifest(&descriptor.media_type) {
-                        return Err(BuildError::NestedIndex {
-                            base: base.name.clone(),
-                            digest: descriptor.digest.clone(),
-                            media_type: descriptor.media_type.clone(),
-                        });
-                    }
-                    let platform = descriptor.platform.clone().unwrap_or_default();
-                    if platform.os == "unknown" || platform.architecture == "unknown" {
-                        continue;
-                    }
-                    let wanted = match &self.options.platforms {
-                        PlatformRequest::All => true,
-                        request => descriptor.platform.is_some() && request.matches(&platform),
-                    };
-                    if wanted {
-                        matches.push((descriptor.clone(), platform));
-                    }
-                }
-                if matches.is_empty() {
-                    let available: Vec<String> = manifest
-                        .manifests
-                        .iter()
-                        .filter_map(|descriptor| descriptor.platform.as_ref())
-                        .filter(|platform| !platform.is_unknown())
-                        .map(ToString::to_string)
-                        .collect();
-                    return Err(BuildError::NoMatchingPlatform {
-                        base: base.name.clone(),
-                        requested: self.options.platforms.describe(),
-                        available: if available.is_empty() { "none".into() } else { available.join(", ") },
-                    });
-                }
-                let fetch = |descriptor: Descriptor| {
-                    let children = children.clone();
-                    let name = base.name.clone();
-                    async move {
-                        children.image(&descriptor).await.map_err(|message| BuildError::Base {
-                            import_path: import_path.to_string(),
-                            message: format!("`{name}`: {message}"),
-                        })
-                    }
-                };
-                if let [(descriptor, platform)] = matches.as_slice() {
-                    let child = fetch(descriptor.clone()).await?;
-                    let base_image = child.with_annotations(&base_annotations(descriptor.digest.as_str()));
-                    let (image, record) = self.build_one(resolved, &base_image, platform).await?;
-                    return Ok(Built {
-                        import_path: import_path.clone(),
-                        artifact: Artifact::Image(Arc::new(image)),
-                        platforms: vec![record],
-                        attachments: Vec::new(),
-                    });
-                }
-                let builds = matches.iter().map(|(descriptor, platform)| async {
-                    let child = fetch(descriptor.clone()).await?;
-                    let base_image = child.with_annotations(&base_annotations(descriptor.digest.as_str()));
-                    let (image, record) = self.build_one(resolved, &base_image, platform).await?;
-                    let mut entry = Descriptor { platform: descriptor.platform.clone(), ..image.descriptor() };
-                    entry.urls = descriptor.urls.clone();
-                    entry.annotations = descriptor.annotations.clone();
-                    entry.media_type = descriptor.media_type.clone();
-                    if manifest.media_type != media_type::DOCKER_MANIFEST_LIST {
-                        entry.artifact_type = image.manifest().config.media_type.clone();
-                    }
-                    Ok::<_, BuildError>((entry, Arc::new(image), record))
                 });
-                let results = try_join_all(builds).await?;
-                let mut annotations = manifest.annotations.clone();
-                annotations.extend(base_annotations(digest.as_str()));
-                annotations.extend(self.options.image.annotations.iter().map(|(k, v)| (k.clone(), v.clone())));
-                let media_type =
-                    if manifest.media_type.is_empty() { media_type::OCI_INDEX } else { &manifest.media_type };
-                let mut children = Vec::new();
-                let mut records = Vec::new();
-                for (entry, image, record) in results {
-                    children.push((entry, image));
-                    records.push(record);
-                }
-                let index = Index::assemble(media_type, annotations, children);
-                Ok(Built {
-                    import_path: import_path.clone(),
-                    artifact: Artifact::Index(Arc::new(index)),
-                    platforms: records,
-                    attachments: Vec::new(),
-                })
             }
+        };
+        let mut annotations = manifest.annotations.clone();
+        annotations.extend(base_annotations(digest.as_str()));
+        annotations.extend(self.options.image.annotations.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let media_type = if manifest.media_type.is_empty() { media_type::OCI_INDEX } else { &manifest.media_type };
+        let mut children = Vec::new();
+        let mut records = Vec::new();
+        for (base_entry, image, record) in results {
+            let mut entry = image.descriptor();
+            if let Some(base_entry) = base_entry {
+                entry.platform = base_entry.platform;
+                entry.urls = base_entry.urls;
+                entry.annotations = base_entry.annotations;
+                entry.media_type = base_entry.media_type;
+            }
+            if manifest.media_type != media_type::DOCKER_MANIFEST_LIST {
+                entry.artifact_type = image.manifest().config.media_type.clone();
+            }
+            children.push((entry, image));
+            records.push(record);
         }
+        let index = Index::assemble(media_type, annotations, children);
+        Ok(Built {
+            import_path: import_path.clone(),
+            artifact: Artifact::Index(Arc::new(index)),
+            platforms: records,
+            attachments: Vec::new(),
+        })
     }
 
     /// One platform: `go build`, layers, image.
@@ -314,51 +248,31 @@ impl GoBuilder {
                 ),
             })?;
         let app_name = go::app_name(import_path);
-        let output_directory = self.cache.binary_directory(import_path, platform, &resolved.run_directory);
-        let cache_error =
-            |error: std::io::Error| BuildError::Cache { path: output_directory.clone(), message: error.to_string() };
-        std::fs::create_dir_all(&output_directory).map_err(cache_error)?;
-        let lock_path = output_directory.join(".lock");
-        let lock = tokio::task::spawn_blocking(move || FileLock::acquire(&lock_path))
-            .await
-            .map_err(|error| BuildError::Task(error.to_string()))?
-            .map_err(cache_error)?;
-        let binary = output_directory.join(&app_name);
-        // Go touches an up-to-date output without relinking it: compare build IDs, not times.
-        let build_id_before = crate::gobinary::read_build_id(&binary).ok();
-        let arguments =
-            go::build_arguments(&flags, &ldflags, self.options.disable_optimizations, &binary, import_path)?;
         let windows = platform.os == "windows";
-        // The kodata layer does not depend on the binary: write it while Go builds.
-        let kodata_job = KodataJob {
-            source: resolved.package.directory.join("kodata"),
-            allowed_root: self.options.kodata_allowed_root.clone(),
-            time: self.options.image.kodata_time.map_or(0, |time| time.unix()),
-            windows,
-            blobs: self.cache.blobs().to_owned(),
-            compression: self.options.compression,
-            layers: self.layers.clone(),
+        let capabilities = match spec {
+            Some(spec) if !windows => capabilities::xattr(&spec.linux_capabilities)?,
+            _ => None,
         };
-        let kodata = tokio::task::spawn_blocking(move || kodata_job.run());
-        go::run(&self.options.go, &resolved.run_directory, &arguments, &environment, import_path, platform).await?;
-
-        let job = LayerJob {
+        let link = Link { resolved, platform, app_name: &app_name, flags: &flags, ldflags: &ldflags, environment };
+        // The kodata layer does not depend on the binary: it is written while Go builds.
+        let (kodata, Linked { output, binary, build_id_before }) =
+            tokio::try_join!(self.kodata_layer(resolved, windows), self.link(link))?;
+        let job = BinaryJob {
             binary: binary.clone(),
             app: app_name.clone(),
             windows,
-            capabilities: match spec {
-                Some(spec) if !windows => capabilities::xattr(&spec.linux_capabilities)?,
-                _ => None,
-            },
-            blobs: self.cache.blobs().to_owned(),
+            capabilities,
             compression: self.options.compression,
-            layers: self.layers.clone(),
+            cache: self.cache.clone(),
         };
-        let task_error = |error: tokio::task::JoinError| BuildError::Task(error.to_string());
         let produced = tokio::task::spawn_blocking(move || job.run()).await.map_err(task_error)??;
-        drop(lock);
-        let (kodata, kodata_hit) = kodata.await.map_err(task_error)??;
-        let blob = |written: &crate::image::layer::WrittenLayer| self.cache.blobs().join(written.digest.hex());
+        drop(output);
+        for layer in [&kodata, &produced.layer] {
+            if let Some(error) = &layer.overflowed {
+                self.overflowing(error);
+            }
+        }
+        let layers_cached = produced.layer.cached && kodata.cached;
         let image = assemble(
             base,
             import_path,
@@ -366,8 +280,8 @@ impl GoBuilder {
             windows,
             AppLayers {
                 media_type: layer_media_type,
-                kodata: NewLayer { path: blob(&kodata), written: kodata },
-                binary: NewLayer { path: blob(&produced.binary), written: produced.binary },
+                kodata: NewLayer { path: kodata.path, written: kodata.written },
+                binary: NewLayer { path: produced.layer.path, written: produced.layer.written },
             },
             &self.options.image,
         )?;
@@ -378,104 +292,114 @@ impl GoBuilder {
             app_path: format!("{}/{app_name}", super::layers::APP_DIRECTORY),
             build_info: produced.build_info,
             relinked: produced.build_id.is_none() || produced.build_id != build_id_before,
-            layers_cached: produced.cached && kodata_hit,
+            layers_cached,
             started,
             finished: SystemTime::now(),
         };
         Ok((image, record))
     }
+
+    /// `go build` into the cache's output for this import path and platform (locked against
+    /// concurrent runs), or into the run's overflow when the cache cannot take the binary.
+    async fn link(&self, link: Link<'_>) -> Result<Linked, BuildError> {
+        let import_path = link.resolved.package.import_path.as_str();
+        let cache = self.cache.clone();
+        let (key_path, key_platform, key_directory) =
+            (import_path.to_owned(), link.platform.clone(), link.resolved.run_directory.clone());
+        let (output, refused) =
+            tokio::task::spawn_blocking(move || cache.binary_output(&key_path, &key_platform, &key_directory))
+                .await
+                .map_err(task_error)??;
+        if let Some(error) = refused {
+            self.overflowing(&error);
+        }
+        let binary = output.directory.join(link.app_name);
+        // Go touches an up-to-date output without relinking it: compare build IDs, not times.
+        let build_id_before = crate::gobinary::read_build_id(&binary).ok();
+        match self.go_build(&link, &binary).await {
+            Ok(()) => Ok(Linked { output, binary, build_id_before }),
+            // Go could not write the output into the cache (a full or read-only disk).
+            Err(go::GoError::Failed { output: text, .. })
+                if output.lock.is_some() && text.contains(&format!("{}: ", binary.display())) =>
+            {
+                let _ = std::fs::remove_file(&binary);
+                drop(output);
+                self.overflowing(&std::io::Error::other(go::last_line(&text)));
+                let output =
+                    self.cache.overflow_binary_output(import_path, link.platform, &link.resolved.run_directory)?;
+                let binary = output.directory.join(link.app_name);
+                self.go_build(&link, &binary).await?;
+                Ok(Linked { output, binary, build_id_before: None })
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    async fn go_build(&self, link: &Link<'_>, binary: &Path) -> Result<(), go::GoError> {
+        let import_path = link.resolved.package.import_path.as_str();
+        let arguments =
+            go::build_arguments(link.flags, link.ldflags, self.options.disable_optimizations, binary, import_path)?;
+        let directory = &link.resolved.run_directory;
+        go::run(&self.options.go, directory, &arguments, &link.environment, import_path, link.platform).await
+    }
+
+    /// The kodata layer of `resolved`'s package, written once per build however many
+    /// platforms share it.
+    async fn kodata_layer(&self, resolved: &Resolved, windows: bool) -> Result<MadeLayer, BuildError> {
+        let source = resolved.package.directory.join("kodata");
+        let cell = self
+            .kodata
+            .lock()
+            .map_err(|_| BuildError::Task("a kodata layer's writer panicked".into()))?
+            .entry((source.clone(), windows))
+            .or_default()
+            .clone();
+        let layer = cell
+            .get_or_try_init(|| async {
+                let job = KodataJob {
+                    source,
+                    allowed_root: self.options.kodata_allowed_root.clone(),
+                    time: self.options.image.kodata_time.map_or(0, |time| time.unix()),
+                    windows,
+                    compression: self.options.compression,
+                    cache: self.cache.clone(),
+                };
+                tokio::task::spawn_blocking(move || job.run()).await.map_err(task_error)?
+            })
+            .await?;
+        Ok(layer.clone())
+    }
+
+    /// Say once per run that the cache could not take something.
+    fn overflowing(&self, error: &std::io::Error) {
+        if !self.overflow_reported.swap(true, Ordering::Relaxed) {
+            self.progress.warning(&format!(
+                "cannot write into the cache `{}` ({error}); what does not fit is kept for this run only",
+                self.cache.root().display()
+            ));
+        }
+    }
 }
 
-/// Everything needed to produce one platform's binary layer, run off the async threads while
-/// the output lock is held (a concurrent run may rebuild the binary once it is released).
-struct LayerJob {
+/// One `go build`: what it builds and how.
+struct Link<'a> {
+    resolved: &'a Resolved,
+    platform: &'a Platform,
+    app_name: &'a str,
+    flags: &'a [String],
+    ldflags: &'a [String],
+    environment: Vec<(OsString, OsString)>,
+}
+
+/// Where `go build` put the binary; the output stays locked until this is dropped.
+struct Linked {
+    output: BinaryOutput,
     binary: PathBuf,
-    app: String,
-    windows: bool,
-    capabilities: Option<Vec<u8>>,
-    blobs: PathBuf,
-    compression: Compression,
-    layers: LayerCache,
+    build_id_before: Option<String>,
 }
 
-struct Produced {
-    binary: WrittenLayer,
-    build_info: Result<Arc<crate::gobinary::BuildInfo>, String>,
-    build_id: Option<String>,
-    /// The layer came from the layer cache.
-    cached: bool,
-}
-
-/// Everything needed to produce one platform's kodata layer.
-struct KodataJob {
-    source: PathBuf,
-    allowed_root: Option<PathBuf>,
-    time: i64,
-    windows: bool,
-    blobs: PathBuf,
-    compression: Compression,
-    layers: LayerCache,
-}
-
-impl KodataJob {
-    /// The layer, and whether it came from the layer cache (keyed by the kodata files' metadata).
-    fn run(self) -> Result<(WrittenLayer, bool), BuildError> {
-        let plan = plan_kodata(&KodataLayer {
-            source: &self.source,
-            allowed_root: self.allowed_root.as_deref(),
-            mtime: self.time,
-            windows: self.windows,
-        })?;
-        let key = super::cache::key(&["kodata-v1", &plan.fingerprint(), &self.compression.name()]);
-        cached_or(&self.layers, Some(key), || plan.write(&self.blobs, self.compression))
-    }
-}
-
-impl LayerJob {
-    fn run(self) -> Result<Produced, BuildError> {
-        let build_info =
-            crate::gobinary::read_build_info(&self.binary).map(Arc::new).map_err(|error| error.to_string());
-        // The binary layer depends on the binary (its Go build ID) and how it is laid out.
-        let build_id = crate::gobinary::read_build_id(&self.binary).ok();
-        let binary_key = build_id.as_ref().map(|build_id| {
-            let capabilities = self.capabilities.as_deref().map(hex::encode).unwrap_or_default();
-            super::cache::key(&[
-                "binary-v1",
-                build_id,
-                &self.app,
-                &self.windows.to_string(),
-                &capabilities,
-                &self.compression.name(),
-            ])
-        });
-        let (binary, binary_hit) = cached_or(&self.layers, binary_key, || {
-            let layer = BinaryLayer {
-                binary: &self.binary,
-                app_name: &self.app,
-                windows: self.windows,
-                capabilities: self.capabilities.clone(),
-            };
-            write_binary(&layer, &self.blobs, self.compression)
-        })?;
-        Ok(Produced { binary, build_info, build_id, cached: binary_hit })
-    }
-}
-
-/// The cached layer for `key`, or a fresh one from `make` (then cached).
-fn cached_or(
-    layers: &LayerCache,
-    key: Option<String>,
-    make: impl FnOnce() -> Result<WrittenLayer, super::layers::LayerError>,
-) -> Result<(WrittenLayer, bool), BuildError> {
-    if let Some(hit) = key.as_deref().and_then(|key| layers.get(key)) {
-        return Ok((hit, true));
-    }
-    let written = make()?;
-    if let Some(key) = key {
-        // A failure to remember only costs the next run a rebuild.
-        let _ = layers.put(&key, &written);
-    }
-    Ok((written, false))
+fn task_error(error: tokio::task::JoinError) -> BuildError {
+    BuildError::Task(error.to_string())
 }
 
 #[async_trait]

@@ -4,13 +4,13 @@
 
 pub mod assemble;
 pub mod base;
-pub mod cache;
 pub mod capabilities;
 pub mod go;
 pub mod gobuilder;
-pub mod layer_cache;
+pub mod jobs;
 pub mod layers;
 pub mod package;
+pub mod platforms;
 pub mod templating;
 
 use std::fmt;
@@ -25,7 +25,8 @@ pub use crate::image::referrer::Attachment;
 use crate::image::{Artifact, Digest, Platform};
 
 pub use base::{Base, BaseChildren, BaseRoot, BaseSource};
-pub use gobuilder::{GoBuilder, GoBuilderOptions, PlatformRequest};
+pub use gobuilder::{GoBuilder, GoBuilderOptions};
+pub use platforms::PlatformRequest;
 
 /// A Go import path (`example.com/app/cmd/hello`), without the `ko://` prefix.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -105,8 +106,8 @@ pub enum BuildError {
     Compression { import_path: String, message: String },
     #[error("template `{template}` in {place}: {message}")]
     Template { template: String, place: String, message: String },
-    #[error("cache directory `{}`: {message}", path.display())]
-    Cache { path: PathBuf, message: String },
+    #[error(transparent)]
+    Cache(#[from] crate::cache::CacheError),
     #[error("cannot write `{}`: {message}", path.display())]
     Output { path: PathBuf, message: String },
     #[error("build task failed: {0}")]

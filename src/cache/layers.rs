@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use super::cache::age;
+use super::age;
 use crate::image::layer::WrittenLayer;
 
 #[derive(Clone, Debug)]
@@ -78,7 +78,7 @@ impl LayerCache {
         let blob = BlobIdentity::of(&self.blobs.join(layer.digest.hex()))
             .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "the layer's blob is missing"))?;
         let bytes = serde_json::to_vec(&Entry { layer: layer.clone(), blob }).map_err(std::io::Error::other)?;
-        let mut temporary = tempfile::Builder::new().prefix(".entry-").tempfile_in(&self.entries)?;
+        let mut temporary = tempfile::Builder::new().prefix(TEMPORARY_PREFIX).tempfile_in(&self.entries)?;
         std::io::Write::write_all(&mut temporary, &bytes)?;
         temporary.persist(self.entry_path(key)).map_err(|error| error.error)?;
         Ok(())
@@ -90,15 +90,55 @@ impl LayerCache {
         let mut referenced = HashSet::new();
         for file in std::fs::read_dir(&self.entries).into_iter().flatten().flatten() {
             let path = file.path();
-            let temporary = file.file_name().to_string_lossy().starts_with(".entry-");
+            let temporary = file.file_name().to_string_lossy().starts_with(TEMPORARY_PREFIX);
             if age(&path).is_some_and(|age| age > if temporary { abandoned } else { keep }) {
                 let _ = std::fs::remove_file(&path);
-            } else if let Some(entry) =
-                std::fs::read(&path).ok().and_then(|bytes| serde_json::from_slice::<Entry>(&bytes).ok())
-            {
+            } else if let Some(entry) = read_entry(&path) {
                 referenced.insert(entry.layer.digest.hex().to_owned());
             }
         }
         referenced
     }
+
+    /// Every whole entry: its file, when it was last used, and the hex digest of its blob.
+    pub fn uses(&self) -> Vec<EntryUse> {
+        std::fs::read_dir(&self.entries)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|file| !file.file_name().to_string_lossy().starts_with(TEMPORARY_PREFIX))
+            .filter_map(|file| {
+                let path = file.path();
+                let used = std::fs::metadata(&path).and_then(|metadata| metadata.modified()).ok()?;
+                let blob = read_entry(&path)?.layer.digest.hex().to_owned();
+                Some(EntryUse { path, used, blob })
+            })
+            .collect()
+    }
+
+    /// Delete temporary entry files older than `abandoned`.
+    pub fn remove_abandoned(&self, abandoned: Duration) {
+        for file in std::fs::read_dir(&self.entries).into_iter().flatten().flatten() {
+            if file.file_name().to_string_lossy().starts_with(TEMPORARY_PREFIX)
+                && age(&file.path()).is_some_and(|age| age > abandoned)
+            {
+                let _ = std::fs::remove_file(file.path());
+            }
+        }
+    }
+}
+
+/// How entries being written are named.
+const TEMPORARY_PREFIX: &str = ".entry-";
+
+/// One layer entry, for the size bound.
+#[derive(Clone, Debug)]
+pub struct EntryUse {
+    pub path: PathBuf,
+    pub used: SystemTime,
+    pub blob: String,
+}
+
+fn read_entry(path: &Path) -> Option<Entry> {
+    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
 }

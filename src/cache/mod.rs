@@ -1,45 +1,129 @@
-//! rko's cache directory: content-addressed layer blobs and one persistent `go build` output
-//! per (import path, platform, build directory), so an unchanged program is not relinked.
-//! Writers use temporary files and atomic renames; a per-output lock keeps concurrent runs
-//! from building into the same file at once. Depends on `image` only.
+//! rko's cache directory: content-addressed layer blobs, the layer cache ([`layers`]) and one
+//! persistent `go build` output per (import path, platform, build directory), so an unchanged
+//! program is not relinked. Writers use temporary files and atomic renames; a per-output lock
+//! keeps concurrent runs from building into the same file at once. A cache that cannot be
+//! written never fails a build: a run falls back to a temporary cache, and an entry that does
+//! not fit (a full disk) is kept for the run only, in an overflow directory. [`gc`] removes
+//! what crashes left behind and keeps the cache under its size bound. Depends on `image` only.
+
+pub mod gc;
+pub mod layers;
 
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use sha2::{Digest as _, Sha256};
 
-use super::BuildError;
 use crate::image::Platform;
+pub use layers::LayerCache;
+
+/// The size bound when none is configured: 5 GB.
+pub const DEFAULT_MAX_SIZE: u64 = 5_000_000_000;
+
+/// Why the cache could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("cache directory `{}` cannot be used: {reason}", root.display())]
+    Unusable { root: PathBuf, reason: String },
+    #[error(
+        "cannot create a temporary cache in `{}`: {error}; set RKO_CACHE_DIR (or TMPDIR) to a writable directory",
+        directory.display()
+    )]
+    Temporary { directory: PathBuf, error: io::Error },
+}
 
 /// Layout of the cache root.
 #[derive(Clone, Debug)]
 pub struct Cache {
     root: PathBuf,
     blobs: PathBuf,
+    max_size: u64,
+    /// Set for a temporary cache: the directory is removed when the last clone is dropped.
+    temporary: Option<Arc<tempfile::TempDir>>,
+    /// Where entries go that the cache could not hold, created on first need.
+    overflow: Arc<Mutex<Option<Arc<tempfile::TempDir>>>>,
+}
+
+/// Where one `go build` writes its output.
+pub struct BinaryOutput {
+    pub directory: PathBuf,
+    /// Held while the output is built and read; `None` in the run's private overflow.
+    pub lock: Option<FileLock>,
 }
 
 impl Cache {
-    /// Open (creating) the cache at `root`.
-    pub fn open(root: &Path) -> Result<Cache, BuildError> {
-        let blobs = root.join("blobs").join("sha256");
-        for directory in [&blobs, &root.join("bin"), &root.join("layers")] {
-            std::fs::create_dir_all(directory).map_err(|error| BuildError::Cache {
-                path: directory.clone(),
-                message: format!("cannot create it: {error}; set RKO_CACHE_DIR to a writable directory"),
-            })?;
+    /// Open (creating) the cache at `root`, checking that every part of it can be written, and
+    /// remove the partial files runs that are gone left behind.
+    pub fn open(root: &Path, max_size: u64) -> Result<Cache, CacheError> {
+        let cache = Cache::at(root, max_size, None);
+        cache.prepare()?;
+        cache.remove_abandoned_partials();
+        Ok(cache)
+    }
+
+    /// A cache in the system's temporary directory, removed at the end of the run.
+    pub fn temporary() -> Result<Cache, CacheError> {
+        let directory = temporary_directory("rko-cache-")?;
+        let root = directory.path().to_owned();
+        let cache = Cache::at(&root, u64::MAX, Some(directory));
+        cache.prepare().map_err(|error| match error {
+            CacheError::Unusable { reason, .. } => {
+                CacheError::Temporary { directory: std::env::temp_dir(), error: io::Error::other(reason) }
+            }
+            error => error,
+        })?;
+        Ok(cache)
+    }
+
+    /// [`Cache::open`], or, if `root` cannot be used, a temporary cache and the reason.
+    pub fn open_or_temporary(root: &Path, max_size: u64) -> Result<(Cache, Option<CacheError>), CacheError> {
+        match Cache::open(root, max_size) {
+            Ok(cache) => Ok((cache, None)),
+            Err(error) => Ok((Cache::temporary()?, Some(error))),
         }
-        Ok(Cache { root: root.to_owned(), blobs })
+    }
+
+    fn at(root: &Path, max_size: u64, temporary: Option<tempfile::TempDir>) -> Cache {
+        Cache {
+            root: root.to_owned(),
+            blobs: root.join("blobs").join("sha256"),
+            max_size,
+            temporary: temporary.map(Arc::new),
+            overflow: Arc::default(),
+        }
+    }
+
+    /// Create the directories and prove each can be written.
+    fn prepare(&self) -> Result<(), CacheError> {
+        for directory in [&self.blobs, &self.root.join("bin"), &self.root.join("layers")] {
+            let unusable = |action: &str, error: io::Error| CacheError::Unusable {
+                root: self.root.clone(),
+                reason: format!("cannot {action} `{}`: {error}", directory.display()),
+            };
+            std::fs::create_dir_all(directory).map_err(|error| unusable("create", error))?;
+            tempfile::Builder::new()
+                .prefix(".probe-")
+                .tempfile_in(directory)
+                .map_err(|error| unusable("write into", error))?;
+        }
+        Ok(())
     }
 
     pub fn root(&self) -> &Path {
         &self.root
     }
 
+    /// Whether this is a temporary cache for one run.
+    pub fn is_temporary(&self) -> bool {
+        self.temporary.is_some()
+    }
+
     /// The layer cache (entries under `<root>/layers`).
-    pub fn layers(&self) -> super::layer_cache::LayerCache {
-        super::layer_cache::LayerCache::at(&self.root.join("layers"), &self.blobs)
+    pub fn layers(&self) -> LayerCache {
+        LayerCache::at(&self.root.join("layers"), &self.blobs)
     }
 
     /// Where layer blobs live, named by their hex digest.
@@ -49,10 +133,101 @@ impl Cache {
 
     /// The directory holding the `go build` output for one import path and platform.
     pub fn binary_directory(&self, import_path: &str, platform: &Platform, run_directory: &Path) -> PathBuf {
-        let key = key(&[import_path, &platform.to_string(), &run_directory.to_string_lossy()]);
-        let key = &key[..24];
-        let name = import_path.rsplit('/').next().unwrap_or("app");
-        self.root.join("bin").join(format!("{name}-{}-{key}", platform.to_string().replace(['/', ':'], "-")))
+        self.root.join("bin").join(binary_name(import_path, platform, run_directory))
+    }
+
+    /// Where to build one import path for one platform, locked against concurrent runs. If
+    /// the cache cannot hold it, a directory of the run's overflow (the reason is returned so
+    /// the caller can say it once).
+    pub fn binary_output(
+        &self,
+        import_path: &str,
+        platform: &Platform,
+        run_directory: &Path,
+    ) -> Result<(BinaryOutput, Option<io::Error>), CacheError> {
+        let directory = self.binary_directory(import_path, platform, run_directory);
+        let locked = std::fs::create_dir_all(&directory).and_then(|()| FileLock::acquire(&directory.join(".lock")));
+        match locked {
+            Ok(lock) => Ok((BinaryOutput { directory, lock: Some(lock) }, None)),
+            Err(error) => Ok((self.overflow_binary_output(import_path, platform, run_directory)?, Some(error))),
+        }
+    }
+
+    /// A directory for one build output in the run's overflow.
+    pub fn overflow_binary_output(
+        &self,
+        import_path: &str,
+        platform: &Platform,
+        run_directory: &Path,
+    ) -> Result<BinaryOutput, CacheError> {
+        let directory = self.overflow()?.join("bin").join(binary_name(import_path, platform, run_directory));
+        std::fs::create_dir_all(&directory)
+            .map_err(|error| CacheError::Temporary { directory: directory.clone(), error })?;
+        Ok(BinaryOutput { directory, lock: None })
+    }
+
+    /// The blob directory of the run's overflow, for layers the cache had no room for.
+    pub fn overflow_blobs(&self) -> Result<PathBuf, CacheError> {
+        let directory = self.overflow()?.join("blobs");
+        std::fs::create_dir_all(&directory)
+            .map_err(|error| CacheError::Temporary { directory: directory.clone(), error })?;
+        Ok(directory)
+    }
+
+    /// Whether anything went to the overflow so far.
+    pub fn overflowed(&self) -> bool {
+        self.overflow.lock().is_ok_and(|overflow| overflow.is_some())
+    }
+
+    fn overflow(&self) -> Result<PathBuf, CacheError> {
+        let mut overflow = self.overflow.lock().map_err(|_| CacheError::Temporary {
+            directory: std::env::temp_dir(),
+            error: io::Error::other("a thread panicked while holding the overflow"),
+        })?;
+        if let Some(directory) = overflow.as_ref() {
+            return Ok(directory.path().to_owned());
+        }
+        let directory = Arc::new(temporary_directory("rko-overflow-")?);
+        let path = directory.path().to_owned();
+        *overflow = Some(directory);
+        Ok(path)
+    }
+
+    /// The configured size bound in bytes.
+    pub fn max_size(&self) -> u64 {
+        self.max_size
+    }
+}
+
+fn binary_name(import_path: &str, platform: &Platform, run_directory: &Path) -> String {
+    let key = key(&[import_path, &platform.to_string(), &run_directory.to_string_lossy()]);
+    let key = &key[..24];
+    let name = import_path.rsplit('/').next().unwrap_or("app");
+    format!("{name}-{}-{key}", platform.to_string().replace(['/', ':'], "-"))
+}
+
+/// Temporary directories of this process, removed by [`remove_temporary_files`].
+static TEMPORARY: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn temporary_directory(prefix: &str) -> Result<tempfile::TempDir, CacheError> {
+    let directory = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .map_err(|error| CacheError::Temporary { directory: std::env::temp_dir(), error })?;
+    if let Ok(mut temporary) = TEMPORARY.lock() {
+        temporary.push(directory.path().to_owned());
+    }
+    Ok(directory)
+}
+
+/// For an interrupted run, just before it exits (destructors will not run): remove the
+/// partial layer files it was writing and its temporary caches.
+pub fn remove_temporary_files() {
+    crate::image::layer::remove_partial_layers();
+    if let Ok(temporary) = TEMPORARY.lock() {
+        for directory in temporary.iter() {
+            let _ = std::fs::remove_dir_all(directory);
+        }
     }
 }
 
@@ -67,60 +242,13 @@ pub fn key(parts: &[&str]) -> String {
 }
 
 /// How long ago `path` was modified (`None` if it is gone or in the future).
-pub(super) fn age(path: &Path) -> Option<Duration> {
+pub(crate) fn age(path: &Path) -> Option<Duration> {
     let modified = std::fs::metadata(path).and_then(|metadata| metadata.modified()).ok()?;
     SystemTime::now().duration_since(modified).ok()
 }
 
-/// How long unused cache content is kept.
-const KEEP_UNUSED: Duration = Duration::from_secs(14 * 24 * 3600);
-/// How old a temporary file must be to count as left behind by a crash.
-const ABANDONED: Duration = Duration::from_secs(3600);
-/// How often garbage is collected.
-const COLLECT_EVERY: Duration = Duration::from_secs(24 * 3600);
-
-impl Cache {
-    /// Once a day: delete temporary files crashes left behind, and what went unused for two
-    /// weeks: build outputs, layer entries, and blobs no entry refers to. Best effort; errors
-    /// are ignored.
-    pub fn collect_garbage(&self) {
-        let stamp = self.root.join("gc-stamp");
-        if age(&stamp).is_some_and(|age| age < COLLECT_EVERY) {
-            return;
-        }
-        let _ = std::fs::write(&stamp, b"");
-        let referenced = self.layers().collect_garbage(KEEP_UNUSED, ABANDONED);
-        // `go build` touches its output on every run, even when it does not relink.
-        for entry in std::fs::read_dir(self.root.join("bin")).into_iter().flatten().flatten() {
-            let directory = entry.path();
-            let newest = std::fs::read_dir(&directory)
-                .into_iter()
-                .flatten()
-                .flatten()
-                .filter(|file| file.file_name() != ".lock")
-                .filter_map(|file| age(&file.path()))
-                .min();
-            if newest.is_none_or(|age| age > KEEP_UNUSED)
-                && age(&directory).is_some_and(|age| age > ABANDONED)
-                && let Ok(_lock) = FileLock::try_acquire(&directory.join(".lock"))
-            {
-                let _ = std::fs::remove_dir_all(&directory);
-            }
-        }
-        for entry in std::fs::read_dir(&self.blobs).into_iter().flatten().flatten() {
-            let path = entry.path();
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let temporary = name.starts_with('.');
-            let limit = if temporary { ABANDONED } else { KEEP_UNUSED };
-            if age(&path).is_some_and(|age| age > limit) && !referenced.contains(&name) && !name.starts_with("builtin-")
-            {
-                let _ = std::fs::remove_file(&path);
-            }
-        }
-    }
-}
-
 /// An exclusive advisory lock on a file, released on drop.
+#[derive(Debug)]
 pub struct FileLock {
     _file: File,
 }
@@ -147,61 +275,38 @@ impl FileLock {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::image::layer::WrittenLayer;
 
-    fn age_by(path: &Path, days: u64) {
-        let when = SystemTime::now() - Duration::from_secs(days * 24 * 3600);
-        File::options().write(true).open(path).unwrap().set_modified(when).unwrap();
+    #[test]
+    fn an_unusable_directory_falls_back_to_a_temporary_cache() {
+        let directory = tempfile::tempdir().unwrap();
+        let file = directory.path().join("file");
+        std::fs::write(&file, "not a directory").unwrap();
+        let (cache, reason) = Cache::open_or_temporary(&file, DEFAULT_MAX_SIZE).unwrap();
+        let reason = reason.expect("the file is refused").to_string();
+        assert!(reason.contains("cannot create") && reason.contains("file"), "{reason}");
+        assert!(cache.is_temporary() && cache.blobs().is_dir());
+        let root = cache.root().to_owned();
+        drop(cache);
+        assert!(!root.exists(), "the temporary cache outlived the run");
+
+        let (cache, reason) = Cache::open_or_temporary(&directory.path().join("cache"), DEFAULT_MAX_SIZE).unwrap();
+        assert!(reason.is_none() && !cache.is_temporary());
     }
 
     #[test]
-    fn garbage_collection_keeps_what_was_used_lately() {
-        let root = tempfile::tempdir().unwrap();
-        let cache = Cache::open(root.path()).unwrap();
-        let blobs = cache.blobs().to_owned();
-        let write = |path: PathBuf, contents: &str, days: u64| {
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(&path, contents).unwrap();
-            age_by(&path, days);
-            path
-        };
-        // A blob and the layer entry naming it, both last used `days` ago.
-        let layer = |contents: &str, days: u64| {
-            let digest = crate::image::Digest::of(contents.as_bytes());
-            let blob = write(blobs.join(digest.hex()), contents, days);
-            let layer = WrittenLayer { digest: digest.clone(), size: 1, diff_id: digest, uncompressed_size: 1 };
-            cache.layers().put(contents, &layer).unwrap();
-            let entry = root.path().join("layers").join(format!("{contents}.json"));
-            age_by(&entry, days);
-            (entry, blob)
-        };
-        let (fresh_entry, referenced) = layer("a", 1);
-        age_by(&referenced, 30);
-        let (stale_entry, unreferenced) = layer("b", 30);
-        let torn_entry = write(root.path().join("layers/.entry-x"), "{", 1);
-        let recent = write(blobs.join("cc"), "c", 1);
-        let partial = write(blobs.join(".layer-y"), "", 1);
-        let builtin = write(blobs.join("builtin-base-v1-x.json"), "{}", 30);
-        let used_binary = write(root.path().join("bin/app-linux-amd64-1/app"), "bin", 1);
-        let old_binary = write(root.path().join("bin/old-linux-amd64-2/old"), "bin", 30);
-        write(old_binary.with_file_name(".lock"), "", 0);
-        std::fs::File::open(old_binary.parent().unwrap())
-            .unwrap()
-            .set_modified(SystemTime::now() - KEEP_UNUSED * 2)
-            .unwrap();
-
-        cache.collect_garbage();
-        for kept in [&fresh_entry, &referenced, &recent, &builtin, &used_binary] {
-            assert!(kept.exists(), "{} was removed", kept.display());
-        }
-        for removed in [&stale_entry, &torn_entry, &unreferenced, &partial, &old_binary] {
-            assert!(!removed.exists(), "{} was kept", removed.display());
-        }
-        assert!(!old_binary.parent().unwrap().exists());
-
-        // Collected at most once a day.
-        let again = write(blobs.join("dd"), "d", 30);
-        cache.collect_garbage();
-        assert!(again.exists());
+    fn overflow_holds_what_the_cache_cannot() {
+        let directory = tempfile::tempdir().unwrap();
+        let cache = Cache::open(directory.path(), DEFAULT_MAX_SIZE).unwrap();
+        assert!(!cache.overflowed());
+        let platform = Platform::new("linux", "amd64", "");
+        let output = cache.overflow_binary_output("example.com/app", &platform, directory.path()).unwrap();
+        assert!(output.directory.is_dir() && !output.directory.starts_with(directory.path()));
+        assert!(output.lock.is_none());
+        let blobs = cache.overflow_blobs().unwrap();
+        assert!(blobs.starts_with(output.directory.parent().unwrap().parent().unwrap()));
+        assert!(cache.overflowed());
+        let overflow = blobs.parent().unwrap().to_owned();
+        drop(cache);
+        assert!(!overflow.exists(), "the overflow outlived the run");
     }
 }

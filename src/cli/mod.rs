@@ -17,6 +17,20 @@ use crate::env::{self, Environment};
 use args::{Cli, Command};
 use printer::Printer;
 
+/// Resolves on SIGINT or SIGTERM (never, if the handlers cannot be installed).
+async fn interrupted() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+        (Ok(mut interrupt), Ok(mut terminate)) => {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        _ => std::future::pending().await,
+    }
+}
+
 /// Run rko with the process's arguments and environment.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -29,7 +43,7 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(async {
+    let run = async {
         match cli.command {
             Command::Build(command) => commands::build::run(*command, &environment, printer).await,
             Command::Resolve(command) => commands::resolve::resolve(*command, &environment, printer).await,
@@ -47,7 +61,20 @@ pub fn main() -> ExitCode {
                 Ok(())
             }
         }
+    };
+    let result = runtime.block_on(async {
+        tokio::select! {
+            result = run => Some(result),
+            () = interrupted() => None,
+        }
     });
+    let Some(result) = result else {
+        // Blocking work may still be writing: remove what it wrote and exit without waiting.
+        crate::cache::remove_temporary_files();
+        printer.error("interrupted; partial files were removed");
+        runtime.shutdown_background();
+        return ExitCode::from(130);
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

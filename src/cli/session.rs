@@ -12,8 +12,8 @@ use super::args::{BuildFlags, PublishFlags};
 use super::printer::Printer;
 use super::settings::{self, BuildSettings};
 use super::wiring::{self, Publishing};
-use crate::build::cache::Cache;
 use crate::build::{Builder, Built, ImportPath, package};
+use crate::cache::Cache;
 use crate::config;
 use crate::env::{self, Environment};
 use crate::publish::Published;
@@ -91,7 +91,11 @@ impl Session {
         for warning in warnings.iter().chain(&more) {
             printer.warning(warning);
         }
-        let cache = Cache::open(&build_settings.cache_directory)?;
+        let (cache, unusable) =
+            Cache::open_or_temporary(&build_settings.cache_directory, build_settings.cache_max_size)?;
+        if let Some(reason) = unusable {
+            printer.warning(&format!("{reason}; using a temporary cache for this run"));
+        }
         let registries =
             Arc::new(SharedClient::new(wiring::client_options(environment, publish_settings.insecure_registry)?));
         let builder = wiring::make_builder(&build_settings, environment, &cache, registries.clone(), printer);

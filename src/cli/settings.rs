@@ -45,6 +45,8 @@ pub struct BuildSettings {
     pub kodata_allowed_root: Option<PathBuf>,
     pub jobs: usize,
     pub cache_directory: PathBuf,
+    /// `RKO_CACHE_MAX_SIZE` in bytes.
+    pub cache_max_size: u64,
     /// `--sbom`: the formats to attach (empty for `none`).
     pub sbom_formats: Vec<SbomFormat>,
     /// `--sbom-dir`: also write the documents here.
@@ -141,6 +143,36 @@ pub fn cache_directory(environment: &Environment) -> PathBuf {
     match environment.non_empty(env::HOME) {
         Some(home) => Path::new(home).join(".cache").join("rko"),
         None => std::env::temp_dir().join("rko-cache"),
+    }
+}
+
+/// `RKO_CACHE_MAX_SIZE`: bytes, or a number with a unit (`KB`, `MB`, `GB`, `TB` in powers of
+/// 1000, `KiB` … `TiB` in powers of 1024; the `B` is optional, case is ignored).
+fn cache_max_size(environment: &Environment) -> Result<u64> {
+    let Some(text) = environment.non_empty(env::RKO_CACHE_MAX_SIZE) else {
+        return Ok(crate::cache::DEFAULT_MAX_SIZE);
+    };
+    let lower = text.trim().to_ascii_lowercase();
+    let split = lower.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(lower.len());
+    let (number, unit) = lower.split_at(split);
+    let multiplier: f64 = match unit.trim().trim_end_matches('b') {
+        "" => 1.0,
+        "k" => 1e3,
+        "m" => 1e6,
+        "g" => 1e9,
+        "t" => 1e12,
+        "ki" => 1024.0,
+        "mi" => 1024.0 * 1024.0,
+        "gi" => 1024.0 * 1024.0 * 1024.0,
+        "ti" => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        _ => f64::NAN,
+    };
+    match number.parse::<f64>() {
+        Ok(number) if multiplier.is_finite() && number >= 0.0 => Ok((number * multiplier) as u64),
+        _ => bail!(
+            "{}=`{text}` is not a size: write bytes or a number with a unit, like `5GB` or `500MiB`",
+            env::RKO_CACHE_MAX_SIZE
+        ),
     }
 }
 
@@ -283,6 +315,7 @@ pub fn build_settings(
         kodata_allowed_root,
         jobs,
         cache_directory: cache_directory(environment),
+        cache_max_size: cache_max_size(environment)?,
         sbom_formats: sbom::parse_formats(&flags.sbom)?,
         sbom_directory: flags.sbom_dir.as_ref().map(|path| working_directory.join(path)),
         compression: compression(&flags.compression)?,
