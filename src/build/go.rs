@@ -165,11 +165,6 @@ pub fn app_name(import_path: &str) -> String {
     }
 }
 
-/// The last non-empty line of `go build`'s (indented) output, for a one-line reason.
-pub fn last_line(output: &str) -> String {
-    output.lines().rev().map(str::trim).find(|line| !line.is_empty()).unwrap_or("").to_owned()
-}
-
 pub fn os_str_eq(left: &OsStr, right: &str) -> bool {
     left.to_str() == Some(right)
 }

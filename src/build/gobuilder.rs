@@ -324,7 +324,9 @@ impl GoBuilder {
             {
                 let _ = std::fs::remove_file(&binary);
                 drop(output);
-                self.overflowing(&std::io::Error::other(go::last_line(&text)));
+                let written = format!("{}: ", binary.display());
+                let reason = text.rsplit(&written).next().and_then(|rest| rest.lines().next()).unwrap_or("");
+                self.overflowing(&std::io::Error::other(reason.trim().to_owned()));
                 let output =
                     self.cache.overflow_binary_output(import_path, link.platform, &link.resolved.run_directory)?;
                 let binary = output.directory.join(link.app_name);
