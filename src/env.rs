@@ -31,10 +31,13 @@ pub const KOCACHE: &str = "KOCACHE";
 /// The size the cache is brought back under after each run, least recently used content first
 /// (bytes, or with `KB`/`MB`/`GB`/`TB` or `KiB`/`MiB`/`GiB`/`TiB`; default `5GB`).
 pub const RKO_CACHE_MAX_SIZE: &str = "RKO_CACHE_MAX_SIZE";
-/// Default platform when neither flags nor config set one (with `GOARCH`, and `GOARM`).
+/// The default platform when neither flags nor config set one (`GOOS` defaults to `linux`,
+/// `GOARCH` to `amd64`; `GOARM` gives arm's variant, `GOAMD64` amd64's). A platform list
+/// overrides them for `go build`.
 pub const GOOS: &str = "GOOS";
 pub const GOARCH: &str = "GOARCH";
 pub const GOARM: &str = "GOARM";
+pub const GOAMD64: &str = "GOAMD64";
 /// Checked for `-toolexec`, which rko (like ko) refuses.
 pub const GOFLAGS: &str = "GOFLAGS";
 /// Disables colour on stderr.

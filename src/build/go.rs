@@ -1,7 +1,8 @@
 //! Running `go build` exactly as ko does: the same arguments (`flags`, `-trimpath`, optional
 //! `-gcflags all=-N -l`, `-ldflags=…`, `-o OUT IMPORTPATH`), the same environment
-//! (`CGO_ENABLED=0`, `GOOS`/`GOARCH`/`GOARM`/`GOAMD64` from the platform, then the process
-//! environment, then the build's `env`, last one winning), `-toolexec` refused, and the compiler
+//! (`CGO_ENABLED=0`, then the process environment, then the build's `env`, last one winning),
+//! except that the platform's `GOOS`/`GOARCH`/`GOARM`/`GOAMD64` always win (ko lets the
+//! environment override them and mislabels the image), `-toolexec` refused, and the compiler
 //! output shown only on failure. Depends on `image` (platforms) only.
 
 use std::collections::BTreeMap;
@@ -21,37 +22,50 @@ pub enum GoError {
     Variant { platform: String, variant: String },
     #[error("invalid build `env` entry `{0}`: expected `KEY=VALUE`")]
     EnvEntry(String),
+    #[error(
+        "{place} sets `{setting}`, but this build is for `{platform}`: remove it from `env` and choose platforms with --platform or defaultPlatforms"
+    )]
+    PlatformVariable { place: String, setting: String, platform: String },
     #[error("cannot run `{go}`: {message}; install Go or set KO_GO_PATH to the go binary")]
     Spawn { go: String, message: String },
     #[error("`go build` failed for `{import_path}` ({platform}):\n{output}")]
     Failed { import_path: String, platform: String, output: String },
 }
 
-/// The environment `go build` runs with, in order (later entries win, as for `os/exec`).
+/// The environment `go build` runs with, in order (later entries win, as for `os/exec`):
+/// `CGO_ENABLED=0`, the process environment, the build's `env` (`place` names it in errors),
+/// and last the platform's `GOOS`/`GOARCH`/`GOARM`/`GOAMD64`, so that nothing can build a
+/// binary for another platform than the image says. A build `env` that sets one of those to
+/// another value is refused.
 pub fn build_environment(
     platform: &Platform,
     process: &[(OsString, OsString)],
     build_env: &[String],
+    place: &str,
 ) -> Result<Vec<(OsString, OsString)>, GoError> {
-    let mut environment: Vec<(OsString, OsString)> = vec![
-        ("CGO_ENABLED".into(), "0".into()),
-        ("GOOS".into(), platform.os.clone().into()),
-        ("GOARCH".into(), platform.architecture.clone().into()),
-    ];
-    if !platform.variant.is_empty() {
-        match platform.architecture.as_str() {
-            "arm" => {
-                if let Some(goarm) = goarm(platform)? {
-                    environment.push(("GOARM".into(), goarm.into()));
-                }
-            }
-            "amd64" => environment.push(("GOAMD64".into(), platform.variant.clone().into())),
-            _ => {}
-        }
-    }
+    let platform_variables = platform_variables(platform)?;
+    let mut environment: Vec<(OsString, OsString)> = vec![("CGO_ENABLED".into(), "0".into())];
     environment.extend(process.iter().cloned());
     for entry in build_env {
         let (key, value) = entry.split_once('=').ok_or_else(|| GoError::EnvEntry(entry.clone()))?;
+        if let Some((_, wanted)) = platform_variables.iter().find(|(name, _)| *name == key)
+            && !same_setting(key, value, wanted)
+        {
+            return Err(GoError::PlatformVariable {
+                place: place.to_owned(),
+                setting: entry.clone(),
+                platform: platform.to_string(),
+            });
+        }
+        environment.push((key.into(), value.into()));
+    }
+    for (key, value) in platform_variables {
+        // A `GOARM` naming the same version may add the float ABI (`7,softfloat`): keep it.
+        let inherited = environment.iter().rev().find(|(name, _)| os_str_eq(name, key)).and_then(|(_, v)| v.to_str());
+        let value = match inherited {
+            Some(inherited) if key == "GOARM" && same_setting(key, inherited, &value) => inherited.to_owned(),
+            _ => value,
+        };
         environment.push((key.into(), value.into()));
     }
     let goflags = environment.iter().rev().find(|(key, _)| key == "GOFLAGS").map(|(_, value)| value.to_string_lossy());
@@ -61,6 +75,32 @@ pub fn build_environment(
         return Err(GoError::ToolexecInGoflags(flag.to_owned()));
     }
     Ok(environment)
+}
+
+/// The variables that make Go build for `platform`: `GOOS`, `GOARCH`, and for arm `GOARM`
+/// (ko's rule for the variant; 7, what `linux/arm` means, without one), for amd64 `GOAMD64`
+/// (the variant, `v1` without one).
+pub fn platform_variables(platform: &Platform) -> Result<Vec<(&'static str, String)>, GoError> {
+    let mut variables = vec![("GOOS", platform.os.clone())];
+    if !platform.architecture.is_empty() {
+        variables.push(("GOARCH", platform.architecture.clone()));
+    }
+    match (platform.architecture.as_str(), platform.variant.as_str()) {
+        ("arm", "") => variables.push(("GOARM", "7".into())),
+        ("arm", _) => variables.extend(goarm(platform)?.map(|goarm| ("GOARM", goarm))),
+        ("amd64", "") => variables.push(("GOAMD64", "v1".into())),
+        ("amd64", variant) => variables.push(("GOAMD64", variant.to_owned())),
+        _ => {}
+    }
+    Ok(variables)
+}
+
+/// Whether `value` of the platform variable `key` builds what `wanted` builds.
+pub fn same_setting(key: &str, value: &str, wanted: &str) -> bool {
+    match key {
+        "GOARM" => value.split(',').next() == Some(wanted),
+        _ => value == wanted,
+    }
 }
 
 /// The last value of each variable, as the child process will see it.
@@ -176,7 +216,8 @@ mod tests {
     fn env_of(platform: &str, process: &[(&str, &str)], build: &[&str]) -> Result<BTreeMap<String, String>, GoError> {
         let process: Vec<(OsString, OsString)> = process.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect();
         let build: Vec<String> = build.iter().map(|s| (*s).to_owned()).collect();
-        build_environment(&Platform::parse(platform).unwrap(), &process, &build).map(|env| effective(&env))
+        build_environment(&Platform::parse(platform).unwrap(), &process, &build, "`defaultEnv`")
+            .map(|env| effective(&env))
     }
 
     #[test]
@@ -188,10 +229,40 @@ mod tests {
         assert!(!env_of("linux/arm/v4", &[], &[]).unwrap().contains_key("GOARM"));
         assert_eq!(env_of("linux/amd64/v3", &[], &[]).unwrap()["GOAMD64"], "v3");
         assert!(!env_of("linux/arm64/v8", &[], &[]).unwrap().contains_key("GOARM"));
-        let env = env_of("linux/amd64", &[("CGO_ENABLED", "1")], &["GOARCH=arm64", "X=a=b"]).unwrap();
-        assert_eq!((env["CGO_ENABLED"].as_str(), env["GOARCH"].as_str(), env["X"].as_str()), ("1", "arm64", "a=b"));
+        let env = env_of("linux/amd64", &[("CGO_ENABLED", "1")], &["GOARCH=amd64", "X=a=b"]).unwrap();
+        assert_eq!((env["CGO_ENABLED"].as_str(), env["GOARCH"].as_str(), env["X"].as_str()), ("1", "amd64", "a=b"));
         assert!(matches!(env_of("linux/arm/7", &[], &[]), Err(GoError::Variant { .. })));
         assert!(matches!(env_of("linux/amd64", &[], &["NOEQUALS"]), Err(GoError::EnvEntry(_))));
+    }
+
+    #[test]
+    fn the_platform_always_wins() {
+        let inherited = [("GOOS", "windows"), ("GOARCH", "arm64"), ("GOARM", "5"), ("GOAMD64", "v3")];
+        let env = env_of("linux/amd64", &inherited, &[]).unwrap();
+        assert_eq!((env["GOOS"].as_str(), env["GOARCH"].as_str(), env["GOAMD64"].as_str()), ("linux", "amd64", "v1"));
+        let env = env_of("linux/arm", &inherited, &[]).unwrap();
+        assert_eq!((env["GOARCH"].as_str(), env["GOARM"].as_str()), ("arm", "7"));
+        assert_eq!(env_of("linux/arm/v7", &[("GOARM", "7,softfloat")], &[]).unwrap()["GOARM"], "7,softfloat");
+        assert_eq!(env_of("linux/arm/v6", &[("GOARM", "7,softfloat")], &[]).unwrap()["GOARM"], "6");
+        for (platform, setting) in [
+            ("linux/amd64", "GOARCH=arm64"),
+            ("linux/amd64", "GOOS=windows"),
+            ("linux/arm/v7", "GOARM=6"),
+            ("linux/amd64", "GOAMD64=v3"),
+        ] {
+            match env_of(platform, &[], &[setting]) {
+                Err(GoError::PlatformVariable { place, setting: refused, .. }) => {
+                    assert_eq!((place.as_str(), refused.as_str()), ("`defaultEnv`", setting))
+                }
+                other => panic!("{platform} with {setting}: {other:?}"),
+            }
+        }
+        // Settings that agree with the platform, or do not concern it, are fine.
+        for (platform, setting) in
+            [("linux/arm64", "GOARM=6"), ("linux/arm/v7", "GOARM=7,hardfloat"), ("linux/amd64", "GOAMD64=v1")]
+        {
+            assert!(env_of(platform, &[], &[setting]).is_ok(), "{platform} with {setting}");
+        }
     }
 
     #[test]

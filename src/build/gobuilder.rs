@@ -223,10 +223,13 @@ impl GoBuilder {
         let import_path = resolved.package.import_path.as_str();
         self.progress.building(&resolved.package.import_path, platform);
         let spec = resolved.spec.as_ref();
-        let env_entries = spec.and_then(|spec| spec.env.clone()).unwrap_or_else(|| self.options.default_env.clone());
-        let environment = go::build_environment(platform, &self.options.process_environment, &env_entries)?;
-        let effective = go::effective(&environment);
         let origin = spec.map_or("the default build".to_owned(), |spec| spec.origin.clone());
+        let (env_entries, env_place) = match spec.and_then(|spec| spec.env.clone()) {
+            Some(env) => (env, format!("{origin} env")),
+            None => (self.options.default_env.clone(), "`defaultEnv`".to_owned()),
+        };
+        let environment = go::build_environment(platform, &self.options.process_environment, &env_entries, &env_place)?;
+        let effective = go::effective(&environment);
         let flags = spec.and_then(|spec| spec.flags.clone()).unwrap_or_else(|| self.options.default_flags.clone());
         let flags =
             self.templating.expand(&flags, &format!("{origin} flags"), &effective, &resolved.run_directory).await?;

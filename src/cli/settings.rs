@@ -9,6 +9,7 @@ use anyhow::{Context, Result, anyhow, bail};
 
 use super::args::{BuildFlags, PublishFlags};
 use crate::base::builtin::{BUILTIN_NAME, SCRATCH_NAME};
+use crate::build::go;
 use crate::build::gobuilder::BuildSpec;
 use crate::build::package::{self, GoPackage};
 use crate::build::{ImportPath, PlatformRequest};
@@ -177,9 +178,18 @@ fn cache_max_size(environment: &Environment) -> Result<u64> {
 }
 
 /// The platforms to build: `--platform`, else `KO_DEFAULTPLATFORMS`/`defaultPlatforms`, else
-/// `GOOS`/`GOARCH`[/`GOARM`], else `linux/amd64`.
-fn platforms(flags: &BuildFlags, config: &KoConfig, environment: &Environment) -> Result<PlatformRequest> {
-    let explicit: Vec<String> = if !flags.platform.is_empty() {
+/// the platform `GOOS`/`GOARCH`/`GOARM`/`GOAMD64` describe, else `linux/amd64`. `go build`
+/// always gets the platform's variables, so a list overrides those in the environment: with
+/// `--platform` that is said in a warning; with the defaults it is refused for
+/// `GOOS`/`GOARCH`/`GOARM`, as ko refuses it.
+fn platforms(
+    flags: &BuildFlags,
+    config: &KoConfig,
+    environment: &Environment,
+    warnings: &mut Warnings,
+) -> Result<PlatformRequest> {
+    let from_flag = !flags.platform.iter().all(|p| p.trim().is_empty());
+    let explicit: Vec<String> = if from_flag {
         flags.platform.clone()
     } else if let Some(value) = environment.non_empty(env::KO_DEFAULTPLATFORMS) {
         value.split(',').map(|s| s.trim().to_owned()).collect()
@@ -188,34 +198,88 @@ fn platforms(flags: &BuildFlags, config: &KoConfig, environment: &Environment) -
     };
     let explicit: Vec<String> = explicit.into_iter().filter(|s| !s.is_empty()).collect();
     if explicit.is_empty() {
-        let (os, architecture) = (environment.non_empty(env::GOOS), environment.non_empty(env::GOARCH));
-        let mut platform = match (os, architecture) {
-            (Some(os), Some(architecture)) => format!("{os}/{architecture}"),
-            _ => "linux/amd64".to_owned(),
-        };
-        if architecture.is_some_and(|a| a.contains("arm"))
-            && let Some(goarm) = environment.non_empty(env::GOARM)
-        {
-            platform = format!("{platform}/v{goarm}");
-        }
-        let platform = Platform::parse_buildable(&platform).context("from GOOS/GOARCH/GOARM")?;
-        return Ok(PlatformRequest::List(vec![platform]));
+        return Ok(PlatformRequest::List(vec![environment_platform(environment)?]));
     }
-    for name in [env::GOOS, env::GOARCH, env::GOARM] {
-        if let Some(value) = environment.get(name) {
-            bail!(
-                "cannot combine a platform list (--platform, KO_DEFAULTPLATFORMS or defaultPlatforms) with {name}=`{value}`; unset {name} or drop the list"
-            );
-        }
-    }
-    if explicit.iter().any(|p| p == "all") {
+    let request = if explicit.iter().any(|p| p == "all") {
         if explicit.len() > 1 {
             bail!("--platform `all` cannot be combined with other platforms (`{}`)", explicit.join(","));
         }
-        return Ok(PlatformRequest::All);
+        PlatformRequest::All
+    } else {
+        PlatformRequest::List(explicit.iter().map(|text| Platform::parse_buildable(text)).collect::<Result<_, _>>()?)
+    };
+    let overridden = overridden_variables(environment, &request)?;
+    if from_flag {
+        if !overridden.is_empty() {
+            warnings.push(format!(
+                "ignoring {} from the environment: --platform chooses what `go build` targets",
+                overridden.join(", ")
+            ));
+        }
+    } else {
+        for name in [env::GOOS, env::GOARCH, env::GOARM] {
+            if let Some(value) = environment.get(name) {
+                bail!(
+                    "cannot combine a platform list (KO_DEFAULTPLATFORMS or defaultPlatforms) with {name}=`{value}`; unset {name}, drop the list, or pass --platform"
+                );
+            }
+        }
+        if !overridden.is_empty() {
+            warnings.push(format!(
+                "ignoring {} from the environment: the platform list chooses what `go build` targets (e.g. `linux/amd64/v3`)",
+                overridden.join(", ")
+            ));
+        }
     }
-    let list = explicit.iter().map(|text| Platform::parse_buildable(text)).collect::<Result<Vec<_>, _>>()?;
-    Ok(PlatformRequest::List(list))
+    Ok(request)
+}
+
+/// The platform `GOOS`/`GOARCH` (defaulting to `linux`/`amd64` each) and `GOARM` (for arm) or
+/// `GOAMD64` (for amd64) describe.
+fn environment_platform(environment: &Environment) -> Result<Platform> {
+    let os = environment.non_empty(env::GOOS).unwrap_or("linux");
+    let architecture = environment.non_empty(env::GOARCH).unwrap_or("amd64");
+    let variant = match (architecture, environment.non_empty(env::GOARM), environment.non_empty(env::GOAMD64)) {
+        ("arm", Some(goarm), _) => match goarm.split(',').next() {
+            Some(version @ ("5" | "6" | "7")) => format!("v{version}"),
+            _ => bail!("GOARM=`{goarm}` is not an ARM version Go builds for: use 5, 6 or 7"),
+        },
+        ("amd64", _, Some(level)) => match level {
+            "v1" => String::new(),
+            "v2" | "v3" | "v4" => level.to_owned(),
+            _ => bail!("GOAMD64=`{level}` is not an amd64 level Go builds for: use v1, v2, v3 or v4"),
+        },
+        _ => String::new(),
+    };
+    let text =
+        [os, architecture, &variant].iter().filter(|part| !part.is_empty()).copied().collect::<Vec<_>>().join("/");
+    Platform::parse_buildable(&text).with_context(|| format!("the platform from GOOS/GOARCH is `{text}`"))
+}
+
+/// `NAME=`value`` for each of `GOOS`/`GOARCH`/`GOARM`/`GOAMD64` in the environment that some
+/// platform of `request` sets otherwise.
+fn overridden_variables(environment: &Environment, request: &PlatformRequest) -> Result<Vec<String>> {
+    let mut overridden = Vec::new();
+    for name in [env::GOOS, env::GOARCH, env::GOARM, env::GOAMD64] {
+        let Some(value) = environment.non_empty(name) else { continue };
+        let differs = match request {
+            PlatformRequest::All => true,
+            PlatformRequest::List(list) => {
+                let mut differs = false;
+                for platform in list {
+                    // Without an architecture, the base's children decide them all.
+                    let variables = go::platform_variables(platform)?;
+                    differs |= (platform.architecture.is_empty() && name != env::GOOS)
+                        || variables.iter().any(|(key, wanted)| *key == name && !go::same_setting(key, value, wanted));
+                }
+                differs
+            }
+        };
+        if differs {
+            overridden.push(format!("{name}=`{value}`"));
+        }
+    }
+    Ok(overridden)
 }
 
 /// Resolve `builds[]` entries to import paths and directories.
@@ -273,7 +337,7 @@ pub fn build_settings(
         );
     }
     let go = PathBuf::from(environment.non_empty(env::KO_GO_PATH).unwrap_or("go"));
-    let platforms = platforms(flags, config, environment)?;
+    let platforms = platforms(flags, config, environment, &mut warnings)?;
     let default_base = flags
         .base_image
         .clone()

@@ -349,7 +349,12 @@ fn bad_inputs_fail_with_one_clear_error() {
         &[],
         &["unknown platform `linux/amd65`"],
     );
-    rejects(&workspace, &["build", no_push, "--platform", "linux/arm64", "./cmd/ok"], &[("GOOS", "linux")], &["GOOS"]);
+    rejects(
+        &workspace,
+        &["build", no_push, "./cmd/ok"],
+        &[("KO_DEFAULTPLATFORMS", "linux/arm64"), ("GOOS", "linux")],
+        &["GOOS"],
+    );
     rejects(
         &workspace,
         &["build", no_push, "./cmd/ok"],

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use crate::support::{
     HELLO_NAME, Workspace, build_json, command, crane, crane_index, digest_of, hello, layout_blob, layout_image, peers,
-    run, tempdir, unique,
+    rejects, run, tempdir, unique,
 };
 
 /// Unpack a gzip layer blob of an OCI layout into `destination`.
@@ -306,9 +306,6 @@ fn platform_bad_inputs() {
     assert!(error.contains("unknown platform `plan9/sparc`"), "{error}");
     let error = run(&mut workspace.rko(&["build", "--push=false", "--platform=all,linux/amd64", "."])).failure();
     assert!(error.contains("`all` cannot be combined"), "{error}");
-    let mut goos = workspace.rko(&["build", "--push=false", "--platform=linux/arm64", "."]);
-    let error = run(goos.env("GOARCH", "amd64")).failure();
-    assert!(error.contains("GOARCH"), "{error}");
 
     let inner = crane_index(registry, &["linux/amd64"], false);
     let outer = format!("{registry}/{}:nested", unique("nested"));
@@ -316,4 +313,118 @@ fn platform_bad_inputs() {
     let mut nested = workspace.rko(&["build", "--push=false", "."]);
     let error = run(nested.env("KO_DEFAULTBASEIMAGE", &outer)).failure();
     assert!(error.contains("nests an index"), "{error}");
+}
+
+/// The ELF machine (`e_machine`) of a binary, or `PE` for a Windows one.
+fn binary_kind(binary: &[u8]) -> String {
+    match binary {
+        [0x7f, b'E', b'L', b'F', _, data, ..] if binary.len() > 20 => {
+            let machine = [binary[18], binary[19]];
+            let machine = if *data == 2 { u16::from_be_bytes(machine) } else { u16::from_le_bytes(machine) };
+            format!("ELF {machine:#x}")
+        }
+        [b'M', b'Z', ..] => "PE".into(),
+        _ => "unknown".into(),
+    }
+}
+
+/// Build `examples/hello` into a layout with `env` and extra `arguments`; return the image
+/// config's `os/arch[/variant]`, the binary's kind, its `go version -m` output, and stderr.
+fn built_platform(arguments: &[&str], env: &[(&str, &str)]) -> (String, String, String, String) {
+    let workspace = hello();
+    let layout = workspace.path().join("layout");
+    let mut build = workspace.rko(&["build", "--push=false", "--oci-layout-path", layout.to_str().unwrap()]);
+    build.args(arguments).arg(".");
+    for (key, value) in env {
+        build.env(key, value);
+    }
+    let result = run(&mut build);
+    let image = layout_image(&layout, &digest_of(result.success().trim()));
+    let mut platform =
+        format!("{}/{}", image.config["os"].as_str().unwrap(), image.config["architecture"].as_str().unwrap());
+    if let Some(variant) = image.config["variant"].as_str() {
+        platform = format!("{platform}/{variant}");
+    }
+    let binary_layer = image.manifest["layers"].as_array().unwrap().last().unwrap()["digest"].as_str().unwrap();
+    let directory = tempdir();
+    extract_layer(&layout, binary_layer, directory.path());
+    let path =
+        ["ko-app/hello", "Files/ko-app/hello"].iter().map(|path| directory.path().join(path)).find(|p| p.exists());
+    let path = path.expect("the binary is in its layer");
+    let info = run(command("go").args(["version", "-m"]).arg(&path)).success();
+    (platform, binary_kind(&std::fs::read(&path).unwrap()), info, result.stderr())
+}
+
+#[test]
+fn the_image_platform_and_the_binary_always_agree() {
+    let scratch = ("KO_DEFAULTBASEIMAGE", "scratch");
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str, &'a str);
+    let cases: [Case; 8] = [
+        (&[("GOARCH", "arm64")], "linux/arm64", "ELF 0xb7", "GOARCH=arm64"),
+        (&[("GOOS", "linux"), ("GOARCH", "arm64"), ("GOARM", "7")], "linux/arm64", "ELF 0xb7", "GOARCH=arm64"),
+        (&[("GOARCH", "arm"), ("GOARM", "6")], "linux/arm/v6", "ELF 0x28", "GOARM=6"),
+        (&[("GOARCH", "arm")], "linux/arm", "ELF 0x28", "GOARM=7"),
+        (&[("GOAMD64", "v3")], "linux/amd64/v3", "ELF 0x3e", "GOAMD64=v3"),
+        (&[("GOOS", "windows"), scratch], "windows/amd64", "PE", "GOOS=windows"),
+        (&[("KO_DEFAULTPLATFORMS", "linux/arm64")], "linux/arm64", "ELF 0xb7", "GOARCH=arm64"),
+        (&[("GOARCH", "s390x"), scratch], "linux/s390x", "ELF 0x16", "GOARCH=s390x"),
+    ];
+    for (env, platform, kind, setting) in cases {
+        let (built, binary, info, stderr) = built_platform(&[], env);
+        assert_eq!((built.as_str(), binary.as_str()), (platform, kind), "{env:?}: {stderr}");
+        assert!(info.contains(&format!("build\t{setting}\n")), "{env:?}: {setting} missing:\n{info}");
+        assert!(!stderr.contains("warning"), "{env:?}: {stderr}");
+    }
+
+    // `--platform` wins over the environment, and says so.
+    let env = [("GOOS", "windows"), ("GOARCH", "arm64"), ("GOAMD64", "v3")];
+    let (built, binary, info, stderr) = built_platform(&["--platform=linux/amd64"], &env);
+    assert_eq!((built.as_str(), binary.as_str()), ("linux/amd64", "ELF 0x3e"), "{stderr}");
+    assert!(info.contains("build\tGOAMD64=v1\n"), "{info}");
+    let warnings: Vec<&str> = stderr.lines().filter(|line| line.starts_with("warning:")).collect();
+    assert_eq!(
+        warnings,
+        [
+            "warning: ignoring GOOS=`windows`, GOARCH=`arm64`, GOAMD64=`v3` from the environment: --platform chooses what `go build` targets"
+        ]
+    );
+    let (built, _, _, stderr) = built_platform(&["--platform=linux/arm64"], &[("GOOS", "linux"), ("GOARCH", "arm64")]);
+    assert_eq!(built, "linux/arm64");
+    assert!(!stderr.contains("warning"), "agreeing variables are not worth a warning: {stderr}");
+}
+
+#[test]
+fn build_env_cannot_choose_another_platform() {
+    let workspace = hello();
+    let no_push = "--push=false";
+    let cases = [
+        (
+            "builds:\n- id: app\n  main: .\n  env: [GOARCH=arm64]\n",
+            "builds[0] (id `app`) env sets `GOARCH=arm64`, but this build is for `linux/amd64`",
+        ),
+        ("defaultEnv: [GOOS=windows]\n", "`defaultEnv` sets `GOOS=windows`, but this build is for `linux/amd64`"),
+        (
+            "defaultPlatforms: [linux/arm/v7]\ndefaultEnv: [GOARM=6]\n",
+            "`defaultEnv` sets `GOARM=6`, but this build is for `linux/arm/v7`",
+        ),
+    ];
+    for (config, expected) in cases {
+        workspace.write(".ko.yaml", config);
+        let error = rejects(&workspace, &["build", no_push, "."], &[], &[expected, "--platform"]);
+        assert_eq!(error.lines().count(), 1, "{error}");
+    }
+    // Settings that agree with the platform are fine.
+    workspace.write(".ko.yaml", "defaultPlatforms: [linux/arm64]\ndefaultEnv: [GOOS=linux, GOARCH=arm64]\n");
+    run(&mut workspace.rko(&["build", no_push, "."])).success();
+    // As in ko, a platform list from the defaults cannot be combined with GOOS/GOARCH/GOARM.
+    std::fs::remove_file(workspace.path().join(".ko.yaml")).unwrap();
+    rejects(
+        &workspace,
+        &["build", no_push, "."],
+        &[("KO_DEFAULTPLATFORMS", "linux/arm64"), ("GOARCH", "amd64")],
+        &["KO_DEFAULTPLATFORMS or defaultPlatforms", "GOARCH=`amd64`"],
+    );
+    rejects(&workspace, &["build", no_push, "."], &[("GOARCH", "arm"), ("GOARM", "8")], &["GOARM=`8`", "5, 6 or 7"]);
+    rejects(&workspace, &["build", no_push, "."], &[("GOAMD64", "v9")], &["GOAMD64=`v9`"]);
+    rejects(&workspace, &["build", no_push, "."], &[("GOOS", "windows")], &["built-in base image is for Linux"]);
 }
