@@ -30,6 +30,8 @@ pub enum LayerError {
     SymlinkEscapes { link: PathBuf, root: PathBuf, target: PathBuf },
     #[error("kodata symlink `{}` is broken or loops", .0.display())]
     BrokenSymlink(PathBuf),
+    #[error("kodata symlink `{}` loops: it points to `{}`, which contains it; remove the link or point it elsewhere", link.display(), target.display())]
+    SymlinkLoop { link: PathBuf, target: PathBuf },
     #[error("kodata entry `{}` is neither a file nor a directory", .0.display())]
     UnsupportedEntry(PathBuf),
     #[error("kodata under `{}` nests deeper than {MAX_DEPTH} directories (a symlink loop?)", .0.display())]
@@ -90,7 +92,7 @@ pub fn plan_kodata(layer: &KodataLayer<'_>) -> Result<KodataPlan, LayerError> {
             Some(path) => canonical(path)?,
             None => root.clone(),
         };
-        walk(&root, &chroot, &allowed, layer.windows, 0, &mut entries)?;
+        walk(&root, &chroot, &allowed, layer.windows, &mut vec![root.clone()], &mut entries)?;
     }
     Ok(KodataPlan { entries, mtime: layer.mtime, windows: layer.windows })
 }
@@ -145,17 +147,18 @@ impl KodataPlan {
     }
 }
 
-/// Add the entries of `host` (a real directory) under `chroot`, in lexical order like Go's
-/// `filepath.Walk`, following symlinks that stay inside `allowed`.
+/// Add the entries of `host` (a real directory, the last of `walking`, the real directories
+/// being walked) under `chroot`, in lexical order like Go's `filepath.Walk`, following
+/// symlinks that stay inside `allowed`.
 fn walk(
     host: &Path,
     chroot: &str,
     allowed: &Path,
     windows: bool,
-    depth: usize,
+    walking: &mut Vec<PathBuf>,
     entries: &mut Vec<PlannedEntry>,
 ) -> Result<(), LayerError> {
-    if depth > MAX_DEPTH {
+    if walking.len() > MAX_DEPTH {
         return Err(LayerError::TooDeep(host.to_owned()));
     }
     let mut names: Vec<_> = std::fs::read_dir(host)
@@ -168,7 +171,8 @@ fn walk(
         let path = host.join(&name);
         let image_path = format!("{chroot}/{}", name.to_string_lossy());
         let metadata = path.symlink_metadata().map_err(|error| LayerError::Read(path.clone(), error))?;
-        let (target, metadata) = if metadata.file_type().is_symlink() {
+        let link = metadata.file_type().is_symlink();
+        let (target, metadata) = if link {
             if windows {
                 continue;
             }
@@ -182,11 +186,15 @@ fn walk(
             (path, metadata)
         };
         if metadata.is_dir() {
-            if host.starts_with(&target) {
-                return Err(LayerError::BrokenSymlink(target));
+            // Following it would walk a directory being walked, or one holding this one: a
+            // loop, however many links long.
+            if link && (walking.contains(&target) || host.starts_with(&target)) {
+                return Err(LayerError::SymlinkLoop { link: host.join(&name), target });
             }
             entries.push(PlannedEntry { name: image_path.clone(), source: None });
-            walk(&target, &image_path, allowed, windows, depth + 1, entries)?;
+            walking.push(target.clone());
+            walk(&target, &image_path, allowed, windows, walking, entries)?;
+            walking.pop();
         } else if metadata.is_file() {
             entries.push(PlannedEntry { name: image_path, source: Some((target, metadata)) });
         } else {
@@ -229,4 +237,51 @@ pub fn write_binary(
 
 fn canonical(path: &Path) -> Result<PathBuf, LayerError> {
     path.canonicalize().map_err(|error| LayerError::Read(path.to_owned(), error))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::symlink;
+
+    use super::*;
+
+    fn plan(source: &Path, allowed_root: Option<&Path>) -> Result<KodataPlan, LayerError> {
+        plan_kodata(&KodataLayer { source, allowed_root, mtime: 0, windows: false })
+    }
+
+    #[test]
+    fn symlink_loops_name_the_link() {
+        let package = tempfile::tempdir().unwrap();
+        let kodata = package.path().join("kodata");
+        std::fs::create_dir_all(kodata.join("a")).unwrap();
+        std::fs::create_dir_all(kodata.join("c")).unwrap();
+        std::fs::write(kodata.join("c/file.txt"), "x").unwrap();
+        let kodata = kodata.canonicalize().unwrap();
+        // A link to a sibling directory is no loop.
+        symlink(kodata.join("c"), kodata.join("a/to-c")).unwrap();
+        let names: Vec<String> = plan(&kodata, None).unwrap().entries.into_iter().map(|entry| entry.name).collect();
+        assert!(names.contains(&"/var/run/ko/a/to-c/file.txt".to_owned()), "{names:?}");
+
+        let loops = |link: PathBuf, target: &Path, allowed: Option<&Path>| {
+            symlink(target, &link).unwrap();
+            match plan(&kodata, allowed) {
+                Err(LayerError::SymlinkLoop { link: named, .. }) => assert_eq!(named, link),
+                other => panic!("{}: {:?}", link.display(), other.map(|_| ())),
+            }
+            std::fs::remove_file(&link).unwrap();
+        };
+        loops(kodata.join("self"), Path::new("."), None);
+        loops(kodata.join("a/up"), Path::new(".."), None);
+        // Two links, each harmless alone.
+        symlink(kodata.join("a"), kodata.join("c/to-a")).unwrap();
+        match plan(&kodata, None) {
+            Err(LayerError::SymlinkLoop { link, .. }) => assert!(link.ends_with("to-a") || link.ends_with("to-c")),
+            other => panic!("{:?}", other.map(|_| ())),
+        }
+        std::fs::remove_file(kodata.join("c/to-a")).unwrap();
+        // Above kodata, when the allowed root lets the link out.
+        loops(kodata.join("package"), Path::new(".."), Some(package.path()));
+        let message = LayerError::SymlinkLoop { link: kodata.join("self"), target: kodata.clone() }.to_string();
+        assert!(message.starts_with(&format!("kodata symlink `{}` loops", kodata.join("self").display())), "{message}");
+    }
 }

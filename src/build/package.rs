@@ -26,7 +26,7 @@ pub struct GoPackage {
 pub enum PackageError {
     #[error("`{reference}` does not exist: no directory `{}`; pass the path of a Go main package, like `./cmd/app`", directory.display())]
     NotFound { reference: String, directory: PathBuf },
-    #[error("`{reference}` has no Go source files in `{}`", directory.display())]
+    #[error("`{reference}` has no Go source files in `{}`; pass the directory of a `package main`", directory.display())]
     NoGoFiles { reference: String, directory: PathBuf },
     #[error("`{reference}` is `package {name}`, not `package main`: rko builds commands only")]
     NotMain { reference: String, name: String },
@@ -34,6 +34,8 @@ pub enum PackageError {
     NoModule { reference: String, directory: PathBuf },
     #[error("cannot find package `{reference}`: {message}")]
     GoList { reference: String, message: String },
+    #[error("`{reference}` is not a Go package: {reason}")]
+    NotAPackage { reference: String, reason: String },
     #[error("invalid import path `{0}`")]
     Invalid(String),
     #[error("`{0}` matches no `package main` below it")]
@@ -268,45 +270,96 @@ pub fn expand_pattern(base_directory: &Path, pattern: &str, go: &Path) -> Result
     Ok(matches)
 }
 
-/// Ask `go list` about a package outside the main module (a dependency or a workspace module).
+/// What `go list -json` says about one package (the fields rko asks for).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct Listed {
+    import_path: String,
+    name: String,
+    dir: String,
+    module: Option<ListedModule>,
+    error: Option<ListedError>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct ListedModule {
+    dir: String,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+struct ListedError {
+    err: String,
+}
+
+/// Ask `go list` about a package outside the main module (a dependency, a workspace module or
+/// a command of the standard library).
 fn go_list(base_directory: &Path, reference: &str, path: &str, go: &Path) -> Result<GoPackage, PackageError> {
     let output = Command::new(go)
-        .args([
-            "list",
-            "-find",
-            "-e",
-            "-f",
-            "{{.ImportPath}}\t{{.Name}}\t{{.Dir}}\t{{.Module.Dir}}\t{{if .Error}}{{.Error}}{{end}}",
-            "--",
-            path,
-        ])
+        .args(["list", "-find", "-e", "-json=ImportPath,Name,Dir,Module,Error", "--", path])
         .current_dir(base_directory)
         .output()
         .map_err(|error| PackageError::GoList {
             reference: reference.to_owned(),
             message: format!("cannot run `{}`: {error}; install Go or set KO_GO_PATH", go.display()),
         })?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let fields: Vec<&str> = stdout.trim_end().split('\t').collect();
-    let error_text = fields.get(4).copied().unwrap_or("").trim();
-    if !output.status.success() || fields.len() < 5 || !error_text.is_empty() || fields[2].is_empty() {
+    let listed: Option<Listed> = serde_json::from_slice(&output.stdout).ok();
+    let Some(listed) = listed.filter(|_| output.status.success()) else {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let message =
-            [error_text, stderr.trim()].into_iter().find(|text| !text.is_empty()).unwrap_or("no such package");
-        return Err(PackageError::GoList {
-            reference: reference.to_owned(),
-            message: message.lines().next().unwrap_or("").to_owned(),
-        });
+        let message = stderr.lines().rev().map(str::trim).find(|line| !line.is_empty()).unwrap_or("`go list` failed");
+        return Err(PackageError::GoList { reference: reference.to_owned(), message: message.to_owned() });
+    };
+    if let Some(error) = listed.error.as_ref().filter(|error| !error.err.is_empty()) {
+        return Err(not_a_package(base_directory, reference, path, &error.err));
     }
-    if fields[1] != "main" {
-        return Err(PackageError::NotMain { reference: reference.to_owned(), name: fields[1].to_owned() });
+    if listed.dir.is_empty() {
+        return Err(not_a_package(base_directory, reference, path, "no such package"));
     }
-    let module_root = (!fields[3].is_empty() && !fields[3].starts_with('<')).then(|| PathBuf::from(fields[3]));
+    if listed.name != "main" {
+        return Err(PackageError::NotMain { reference: reference.to_owned(), name: listed.name });
+    }
+    let module_root = listed.module.map(|module| module.dir).filter(|dir| !dir.is_empty()).map(PathBuf::from);
     Ok(GoPackage {
-        import_path: ImportPath::new(fields[0].to_owned()),
-        directory: PathBuf::from(fields[2]),
+        import_path: ImportPath::new(listed.import_path),
+        directory: PathBuf::from(listed.dir),
         module_root,
     })
+}
+
+/// Why `go list` could not place `path`, said in terms of what the user can change.
+fn not_a_package(base_directory: &Path, reference: &str, path: &str, go_error: &str) -> PackageError {
+    let first = go_error.lines().next().unwrap_or(go_error).trim();
+    let standard = !path.split('/').next().unwrap_or(path).contains('.');
+    let reason = if first.contains("is not in std") || (standard && first.contains("cannot find")) {
+        format!(
+            "it is not a directory path (those start with `./` or `/`), and as an import path it names the standard library, which has no package `{path}`"
+        )
+    } else if first.contains("cannot find module providing package") || first.contains("no required module provides") {
+        match find_module(base_directory) {
+            Some((_, module)) => format!(
+                "it is not in the main module `{module}` or in any module it requires; check the import path, or add its module with `go get`"
+            ),
+            None => {
+                format!("there is no `go.mod` in `{}` or above, and no module provides it", base_directory.display())
+            }
+        }
+    } else {
+        first.to_owned()
+    };
+    let hint = if base_directory.join(path).is_dir() && !path.contains("..") {
+        format!("; did you mean `./{path}`?")
+    } else if !path.contains(['/', '.']) && is_flag_value(path) {
+        format!("; if it is a flag's value, write `--flag={path}` (after a space it counts as an import path)")
+    } else {
+        String::new()
+    };
+    PackageError::NotAPackage { reference: reference.to_owned(), reason: format!("{reason}{hint}") }
+}
+
+/// A word that is more likely a flag's value than a package (`--push false`).
+fn is_flag_value(word: &str) -> bool {
+    matches!(word.to_ascii_lowercase().as_str(), "true" | "false" | "t" | "f" | "0" | "1" | "yes" | "no" | "on" | "off")
 }
 
 #[cfg(test)]

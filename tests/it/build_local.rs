@@ -295,8 +295,12 @@ fn bad_inputs_fail_with_one_clear_error() {
             ("cmd/broken/main.go", "package main\nfunc main() { undefinedCall() }\n"),
             ("cmd/escape/main.go", "package main\nfunc main() {}\n"),
             ("secret.txt", "do not ship\n"),
+            ("empty/README", "no Go here\n"),
+            ("cmd/loop/main.go", "package main\nfunc main() {}\n"),
+            ("cmd/loop/kodata/file.txt", "x\n"),
         ],
     );
+    std::os::unix::fs::symlink(".", workspace.path().join("cmd/loop/kodata/self")).unwrap();
     std::os::unix::fs::symlink(workspace.path().join("secret.txt"), {
         std::fs::create_dir_all(workspace.path().join("cmd/escape/kodata")).unwrap();
         workspace.path().join("cmd/escape/kodata/leak.txt")
@@ -306,6 +310,21 @@ fn bad_inputs_fail_with_one_clear_error() {
     rejects(&workspace, &["build", no_push, "./cmd/nope"], &[], &["`./cmd/nope` does not exist"]);
     rejects(&workspace, &["build", no_push, "example.com/bad/nope"], &[], &["does not exist"]);
     rejects(&workspace, &["build", no_push, "./lib"], &[], &["`./lib` is `package lib`, not `package main`"]);
+    // What `go list` cannot place is explained in terms of the path, never Go template internals.
+    let repository = [("KO_DOCKER_REPO", "127.0.0.1:1/unused")];
+    let cases: [(&[&str], &[&str]); 6] = [
+        (&["--push", "false", "./cmd/ok"], &["`false` is not a Go package", "standard library", "`--flag=false`"]),
+        (&[no_push, "example.com/bda/cmd/ok"], &["not in the main module `example.com/bad`", "check the import path"]),
+        (&[no_push, "cmd/ok"], &["`cmd/ok` is not a Go package", "did you mean `./cmd/ok`?"]),
+        (&[no_push, "fmt"], &["`fmt` is `package fmt`, not `package main`"]),
+        (&[no_push, "./empty"], &["`./empty` has no Go source files", "pass the directory of a `package main`"]),
+        (&[no_push, "./cmd/loop"], &["kodata symlink `", "cmd/loop/kodata/self` loops"]),
+    ];
+    for (arguments, expected) in cases {
+        let arguments: Vec<&str> = ["build"].iter().chain(arguments).copied().collect();
+        let error = rejects(&workspace, &arguments, &repository, expected);
+        assert!(!error.contains("template") && error.lines().count() == 1, "{error}");
+    }
     rejects(
         &workspace,
         &["build", no_push, "./cmd/broken"],
@@ -391,6 +410,16 @@ fn bad_inputs_fail_with_one_clear_error() {
     std::fs::remove_file(workspace.path().join(".ko.yaml")).unwrap();
     std::fs::create_dir(workspace.path().join(".ko.yaml")).unwrap();
     rejects(&workspace, &["build", no_push, "./cmd/ok"], &[], &["is a directory"]);
+}
+
+#[test]
+fn standard_library_commands_build_like_kos() {
+    let workspace = hello();
+    let layout = workspace.path().join("layout");
+    let reference =
+        build_ok(&workspace, &["build", "--push=false", "--oci-layout-path", layout.to_str().unwrap(), "cmd/gofmt"]);
+    let image = layout_image(&layout, &digest_of(&reference));
+    assert_eq!(image.config["config"]["Entrypoint"], serde_json::json!(["/ko-app/gofmt"]));
 }
 
 #[test]
