@@ -128,7 +128,11 @@ function assetName(version, target) {
 function expectedChecksum(checksums, asset, version, file) {
   const expected = checksums.get(asset);
   if (expected) return expected;
-  const known = [...new Set([...checksums.keys()].map((name) => (/^rko-(.+?)-[a-z0-9_]+-/.exec(name) || [])[1]).filter(Boolean))];
+  const versionOf = (name) => {
+    const target = Object.values(TARGETS).find((candidate) => name.startsWith('rko-') && name.endsWith(`-${candidate}.tar.gz`));
+    return target ? name.slice('rko-'.length, -`-${target}.tar.gz`.length) : null;
+  };
+  const known = [...new Set([...checksums.keys()].map(versionOf).filter(Boolean))];
   const hint = known.length
     ? `it knows rko ${known.join(', ')}: pin one of them with the \`version\` input, or use the release of this action that ships ${version}`
     : 'this copy of the action has no released binaries yet: use a released tag of the action (such as `@v1`)';
