@@ -5,7 +5,9 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { after, test } = require('node:test');
+const zlib = require('node:zlib');
 const lib = require('../../dist/lib.js');
+const { tarGz, paxPath } = require('./support.js');
 
 const directories = [];
 after(() => directories.forEach((directory) => fs.rmSync(directory, { recursive: true, force: true })));
@@ -63,4 +65,24 @@ test('the releases URL: RKO_RELEASES_URL, else the action repository on the serv
   );
   assert.equal(lib.releasesBase({ GITHUB_REPOSITORY: 'Team/App' }), 'https://github.com/Team/App/releases/download');
   assert.throws(() => lib.releasesBase({}), /set RKO_RELEASES_URL/);
+});
+
+test('the tar reader finds the binary whatever the chunk boundaries', async () => {
+  const binary = Buffer.from(Array.from({ length: 70000 }, (_, index) => (index * 7) % 251));
+  const tar = zlib.gunzipSync(tarGz([
+    { name: 'LICENSE', data: 'Apache-2.0\n'.repeat(50) },
+    { name: 'PaxHeader', type: 'x', data: paxPath('rko') },
+    { name: 'a-name-the-pax-header-replaces', data: binary },
+    { name: 'README', data: 'after' },
+  ]));
+  const directory = temporary({});
+  for (const size of [1, 7, 511, 512, 513, 4096, tar.length]) {
+    const output = path.join(directory, `rko-${size}`);
+    const extractor = new lib.TarExtractor('rko', output);
+    for (let offset = 0; offset < tar.length; offset += size) {
+      await new Promise((resolve, reject) => extractor.write(tar.subarray(offset, offset + size), (error) => (error ? reject(error) : resolve())));
+    }
+    await new Promise((resolve, reject) => extractor.end((error) => (error ? reject(error) : resolve())));
+    assert.deepEqual(fs.readFileSync(output), binary, `chunks of ${size} bytes`);
+  }
 });
