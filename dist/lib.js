@@ -17,14 +17,24 @@
 
 const crypto = require('node:crypto');
 const fs = require('node:fs');
-const http = require('node:http');
-const https = require('node:https');
 const os = require('node:os');
 const path = require('node:path');
-const { pipeline } = require('node:stream/promises');
 const { Transform, Writable } = require('node:stream');
-const zlib = require('node:zlib');
 const childProcess = require('node:child_process');
+
+// Needed only to download and unpack: loaded then, so a tool-cache hit starts faster.
+const lazy = (name) => {
+  let loaded;
+  return () => {
+    loaded = loaded || require(name);
+    return loaded;
+  };
+};
+const http = lazy('node:http');
+const https = lazy('node:https');
+const zlib = lazy('node:zlib');
+const streamPromises = lazy('node:stream/promises');
+const pipeline = (...streams) => streamPromises().pipeline(...streams);
 
 /** A failure the user can act on: printed as one `::error::` line. */
 class ShimError extends Error {}
@@ -167,7 +177,7 @@ function request(url, redirectsLeft) {
       reject(new ShimError(`the release URL \`${displayUrl(url)}\` is not a valid URL; check RKO_RELEASES_URL`));
       return;
     }
-    const client = parsed.protocol === 'https:' ? https : parsed.protocol === 'http:' ? http : null;
+    const client = parsed.protocol === 'https:' ? https() : parsed.protocol === 'http:' ? http() : null;
     if (!client) {
       reject(new ShimError(`cannot download \`${displayUrl(url)}\`: only http and https URLs are supported`));
       return;
@@ -432,7 +442,7 @@ async function extractBinary(tarball, directory, wanted) {
     const chunk = 1 << 20;
     await pipeline(
       fs.createReadStream(tarball, { highWaterMark: chunk }),
-      zlib.createGunzip({ chunkSize: chunk }),
+      zlib().createGunzip({ chunkSize: chunk }),
       new TarExtractor(wanted, output),
     );
   } catch (error) {
