@@ -1,6 +1,7 @@
 //! The GitHub Action's packaging: the shim's own tests (`node --test tests/action/`), actionlint
-//! on the workflows, and `action.yml` checked against SPEC §3 and against the example workflow
-//! (every input it passes is declared, and it passes them all and reads every output).
+//! on the workflows, and `action.yml` checked against the inputs and outputs `rko action` reads
+//! and writes (`rko::ci`), and against the example workflow (every input it passes is
+//! declared, and it passes them all and reads every output).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -10,27 +11,14 @@ use serde_yaml_ng::Value;
 
 use crate::support::{peers, repository};
 
-/// SPEC §3's inputs, plus `cache`: what `rko action` reads as `INPUT_*`.
-const INPUTS: &[&str] = &[
-    "import-paths",
-    "repo",
-    "platforms",
-    "tags",
-    "tag-rules",
-    "base-image",
-    "config",
-    "working-directory",
-    "push",
-    "sbom",
-    "sign",
-    "provenance",
-    "resolve",
-    "summary",
-    "cache",
-    "github-token",
-    "version",
-];
-const OUTPUTS: &[&str] = &["digest", "image", "images", "tags", "resolved-yaml", "verify-command"];
+/// The inputs `rko action` reads as `INPUT_*` (SPEC §3's, plus `cache`): action.yml declares
+/// exactly these.
+const INPUTS: &[&str] = &rko::ci::inputs::ALL;
+/// The step outputs `rko action` writes.
+const OUTPUTS: &[&str] = {
+    use rko::ci::outputs::*;
+    &[DIGEST, IMAGE, IMAGES, TAGS, RESOLVED_YAML, VERIFY_COMMAND]
+};
 
 /// `node` on PATH, or None (then the test says it is skipped).
 fn node() -> Option<PathBuf> {
