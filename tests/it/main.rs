@@ -2,6 +2,7 @@
 //! podman, skopeo, umoci, crane, ...). Run through `scripts/test`, which installs and starts
 //! them.
 
+mod action;
 mod build_local;
 mod cache;
 mod names;
