@@ -143,7 +143,7 @@ pub async fn run(command: VerifyCommand, environment: &Environment, printer: Pri
     if let Some(bytes) = client.get_manifest_if_exists(repository, &tag).await? {
         let manifest: Manifest =
             serde_json::from_slice(&bytes).with_context(|| format!("`{repository}:{tag}` is not an image manifest"))?;
-        for layer in &manifest.layers {
+        for (number, layer) in manifest.layers.iter().enumerate() {
             if wanted.is_some()
                 && layer.annotations.get("predicateType").is_some_and(|found| found != expected_predicate)
             {
@@ -159,7 +159,7 @@ pub async fn run(command: VerifyCommand, environment: &Environment, printer: Pri
                 &policy,
                 root.as_ref(),
             );
-            record(format!("{tag} layer {}", layer.digest), result);
+            record(format!("{tag} layer {}", number + 1), result);
         }
     }
     if verified.is_empty() {
