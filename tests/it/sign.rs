@@ -145,6 +145,24 @@ fn keyless_signatures_verify_with_cosign_3_cosign_2_sigstore_go_and_rko() {
     ]));
     let text = format!("{}{}", checked.success(), checked.stderr());
     assert!(text.contains("Verification successful"), "{text}");
+    // sigstore-python too: the statement's subject is the manifest (its bytes hash to the digest).
+    let manifest_path = scratch.path().join("manifest.json");
+    std::fs::write(&manifest_path, run(command("crane").args(["manifest", &image])).success()).unwrap();
+    let python = run(command("sigstore").args([
+        "--trust-config",
+        &sigstore("RKO_TEST_CLIENT_TRUST_CONFIG"),
+        "verify",
+        "identity",
+        "--bundle",
+        bundle_path.to_str().unwrap(),
+        "--cert-identity",
+        IDENTITY,
+        "--cert-oidc-issuer",
+        ISSUER,
+        manifest_path.to_str().unwrap(),
+    ]));
+    assert!(python.stderr().contains("OK:") || python.stdout().contains("OK:"), "{}", python.stderr());
+    python.success();
 
     let arguments: Vec<&str> = ["--json"].iter().chain(&identity(IDENTITY)).copied().collect();
     let verified = rko_verify(&workspace, &image, &arguments).success();
@@ -159,6 +177,26 @@ fn keyless_signatures_verify_with_cosign_3_cosign_2_sigstore_go_and_rko() {
     let sig: serde_json::Value = serde_json::from_str(&crane(&["manifest", &tag])).unwrap();
     assert_eq!(sig["layers"].as_array().unwrap().len(), 2, "{sig}");
     cosign2(&["verify", &image].iter().chain(&identity(IDENTITY)).copied().collect::<Vec<_>>()).success();
+}
+
+#[test]
+fn an_index_on_a_registry_with_the_referrers_api() {
+    let workspace = hello();
+    let scratch = tempdir();
+    let registry = peers().get("RKO_TEST_REGISTRY_REFERRERS");
+    let mut build = workspace.rko(&["build", "--sbom=none", "--platform=linux/amd64,linux/arm64", "."]);
+    build.env("KO_DOCKER_REPO", format!("{registry}/{}", unique("signed-index")));
+    let index = run(&mut build).success().trim().to_owned();
+    let token = token_file(scratch.path(), ISSUER, IDENTITY);
+    let referrer = run(&mut rko(&workspace, &["sign", &index, "--identity-token", &token])).success();
+    let repository = &index[..index.find('@').unwrap()];
+    // Found through the API (no `sha256-<hex>` fallback tag on this registry).
+    let listed = run(command("oras").args(["discover", "--plain-http", "--format", "json", &index])).success();
+    assert!(listed.contains(&digest_of(referrer.trim())), "{listed}");
+    let tags = crane(&["ls", repository]);
+    assert!(!tags.lines().any(|tag| tag == format!("sha256-{}", &digest_of(&index)[7..])), "{tags}");
+    cosign3(&["verify", &index].iter().chain(&identity(IDENTITY)).copied().collect::<Vec<_>>()).success();
+    rko_verify(&workspace, &index, &identity(IDENTITY)).success();
 }
 
 #[test]
