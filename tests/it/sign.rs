@@ -229,8 +229,15 @@ fn attestations_verify_with_cosign_and_rko() {
         "--attest",
         &format!("slsaprovenance1={provenance}"),
     ];
-    let stdout = run(&mut rko(&workspace, &arguments)).success();
+    // One certificate for the run, however many signatures it makes.
+    let fulcio = FaultProxy::start(peers().get("RKO_TEST_FULCIO_URL").trim_start_matches("http://"));
+    let fulcio_url = format!("http://{}", fulcio.address);
+    let mut sign = rko(&workspace, &arguments);
+    sign.args(["--fulcio-url", &fulcio_url]);
+    let stdout = run(&mut sign).success();
     assert_eq!(stdout.lines().count(), 3, "{stdout}");
+    let certificates = fulcio.requests().iter().filter(|line| line.contains("/signingCert")).count();
+    assert_eq!(certificates, 1, "{:?}", fulcio.requests());
     for kind in ["spdxjson", "cyclonedx", "slsaprovenance1"] {
         let arguments = ["verify-attestation", "--type", kind, &image];
         let arguments: Vec<&str> = arguments.iter().chain(&identity(IDENTITY)).copied().collect();
