@@ -41,6 +41,11 @@ impl<'a> Reader<'a> {
         self.rest.is_empty()
     }
 
+    /// How many bytes are left.
+    pub fn remaining(&self) -> usize {
+        self.rest.len()
+    }
+
     /// The next element, whatever its tag.
     pub fn next_element(&mut self) -> Result<Element<'a>, DerError> {
         let bytes = self.rest;

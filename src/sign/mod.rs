@@ -33,6 +33,7 @@ pub mod error;
 pub mod http;
 pub mod key;
 pub mod predicate;
+pub mod sct;
 pub mod services;
 pub mod signer;
 pub mod token;

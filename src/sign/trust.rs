@@ -29,6 +29,8 @@ pub struct Log {
 pub struct TrustedRoot {
     pub authorities: Vec<Authority>,
     pub logs: Vec<Log>,
+    /// Certificate-transparency logs (their SCTs are embedded in Fulcio certificates).
+    pub ct_logs: Vec<Log>,
 }
 
 #[derive(Deserialize)]
@@ -36,6 +38,8 @@ pub struct TrustedRoot {
 struct RootFile {
     #[serde(default)]
     tlogs: Vec<LogFile>,
+    #[serde(default)]
+    ctlogs: Vec<LogFile>,
     #[serde(default)]
     certificate_authorities: Vec<AuthorityFile>,
 }
@@ -91,16 +95,26 @@ impl TrustedRoot {
             }
             authorities.push(Authority { chain });
         }
-        let mut logs = Vec::new();
-        for log in file.tlogs {
-            let key = PublicKey::from_info(&decode(&log.public_key.raw_bytes)?)
-                .map_err(|error| format!("a log key: {}", error.0))?;
-            logs.push(Log { base_url: log.base_url, key, id: decode(&log.log_id.key_id)? });
-        }
+        let logs_of = |files: Vec<LogFile>| -> Result<Vec<Log>, String> {
+            let mut logs = Vec::new();
+            for log in files {
+                let key = PublicKey::from_info(&decode(&log.public_key.raw_bytes)?)
+                    .map_err(|error| format!("a log key: {}", error.0))?;
+                logs.push(Log { base_url: log.base_url, key, id: decode(&log.log_id.key_id)? });
+            }
+            Ok(logs)
+        };
+        let logs = logs_of(file.tlogs)?;
+        let ct_logs = logs_of(file.ctlogs)?;
         if authorities.is_empty() && logs.is_empty() {
             return Err("it names no certificate authority and no transparency log".into());
         }
-        Ok(TrustedRoot { authorities, logs })
+        Ok(TrustedRoot { authorities, logs, ct_logs })
+    }
+
+    /// A root that trusts nothing (key-based verification without a trusted root).
+    pub fn empty() -> TrustedRoot {
+        TrustedRoot { authorities: Vec::new(), logs: Vec::new(), ct_logs: Vec::new() }
     }
 
     pub fn log(&self, id: &[u8]) -> Option<&Log> {

@@ -2,8 +2,9 @@
 //! legacy cosign layer (simple signing payload or DSSE envelope, with its certificate and Rekor
 //! bundle annotations). Checks the certificate chain to a trusted CA, its validity at the log's
 //! integrated time, the identity and issuer (or a public key instead), the signature, the Rekor
-//! signed entry timestamp and inclusion proof, that the log entry is about this signature, and
-//! that the payload names the image digest. SCTs are not checked.
+//! signed entry timestamp and inclusion proof, that the log entry is about this signature,
+//! that the payload names the image digest, and the certificate's embedded SCT when the
+//! root names CT logs.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -14,6 +15,7 @@ use super::bundle::{self, Bundle, Envelope, TlogEntry};
 use super::cosign;
 use super::der;
 use super::error::VerifyError;
+use super::sct;
 use super::trust::TrustedRoot;
 use super::x509::{Certificate, Hash, PublicKey};
 use crate::image::Digest;
@@ -148,7 +150,7 @@ pub fn verify_legacy(
         Some(text) => Some(legacy_entry(text)?),
         None => None,
     };
-    let empty_root = TrustedRoot { authorities: Vec::new(), logs: Vec::new() };
+    let empty_root = TrustedRoot::empty();
     let root = root.unwrap_or(&empty_root);
     let signer = check_signer(certificate.as_deref(), entry.as_ref().map(|entry| entry.integrated_time), policy, root)?;
     let mut verified =
@@ -208,11 +210,14 @@ fn check_signer(
             let der = certificate.ok_or_else(|| fail("the signature has no certificate (key-based: pass --key)"))?;
             let certificate = Certificate::from_der(der)
                 .map_err(|error| fail(format!("unreadable certificate: expected {}", error.0)))?;
-            let chained = root.authorities.iter().any(|authority| {
-                authority.chain.first().is_some_and(|issuing| certificate.signed_by(&issuing.public_key))
-            });
-            if !chained {
-                return Err(fail("the certificate was not issued by a certificate authority of the trusted root"));
+            let issuing = root
+                .authorities
+                .iter()
+                .filter_map(|authority| authority.chain.first())
+                .find(|issuing| certificate.signed_by(&issuing.public_key))
+                .ok_or_else(|| fail("the certificate was not issued by a certificate authority of the trusted root"))?;
+            if !root.ct_logs.is_empty() {
+                sct::verify_embedded(&certificate, &issuing.public_key.info, &root.ct_logs)?;
             }
             let at = integrated_time.ok_or_else(|| fail("the signature has no transparency log entry"))?;
             if !certificate.valid_at(at) {

@@ -93,6 +93,11 @@ pub struct Certificate {
     pub issuer: Option<String>,
     /// Extensions by dotted OID: the raw `extnValue` content.
     pub extensions: Vec<(String, Vec<u8>)>,
+    /// The signed part's fields around the extensions, and each extension's whole encoding:
+    /// enough to rebuild the precertificate an SCT signs.
+    tbs_before_extensions: Vec<u8>,
+    tbs_after_extensions: Vec<u8>,
+    extension_encodings: Vec<(String, Vec<u8>)>,
 }
 
 impl Certificate {
@@ -124,14 +129,28 @@ impl Certificate {
         let mut identities = Vec::new();
         let mut issuer = None;
         let mut extensions = Vec::new();
+        let mut extension_encodings = Vec::new();
+        let mut tbs_before_extensions = tbs.content[..tbs.content.len() - fields.remaining()].to_vec();
+        let mut tbs_after_extensions = Vec::new();
+        let mut seen_extensions = false;
         while !fields.is_empty() {
             let element = fields.next_element()?;
             if element.tag != 0xa3 {
+                if seen_extensions {
+                    tbs_after_extensions.extend_from_slice(element.whole);
+                } else {
+                    tbs_before_extensions.extend_from_slice(element.whole);
+                }
                 continue;
             }
+            seen_extensions = true;
             let mut list = Reader::new(element.content).enter(der::SEQUENCE, "extensions")?;
             while !list.is_empty() {
-                let mut extension = list.enter(der::SEQUENCE, "an extension")?;
+                let encoded = list.next_element()?;
+                if encoded.tag != der::SEQUENCE {
+                    return Err(DerError("an extension"));
+                }
+                let mut extension = Reader::new(encoded.content);
                 let oid = der::oid_text(extension.expect(der::OID, "an extension id")?.content);
                 extension.optional(0x01)?; // critical
                 let value = extension.expect(der::OCTET_STRING, "an extension value")?.content;
@@ -144,6 +163,7 @@ impl Certificate {
                     }
                     _ => {}
                 }
+                extension_encodings.push((oid.clone(), encoded.whole.to_vec()));
                 extensions.push((oid, value.to_vec()));
             }
         }
@@ -158,7 +178,28 @@ impl Certificate {
             identities,
             issuer,
             extensions,
+            tbs_before_extensions,
+            tbs_after_extensions,
+            extension_encodings,
         })
+    }
+
+    /// The signed part without the extension `oid`: what a CT log signed for a
+    /// precertificate whose final certificate embeds the SCTs in `oid`.
+    pub fn tbs_without(&self, oid: &str) -> Vec<u8> {
+        let kept: Vec<u8> =
+            self.extension_encodings.iter().filter(|(id, _)| id != oid).flat_map(|(_, whole)| whole.clone()).collect();
+        let mut content = self.tbs_before_extensions.clone();
+        if !kept.is_empty() {
+            content.extend(der::encode(0xa3, &der::encode(der::SEQUENCE, &kept)));
+        }
+        content.extend_from_slice(&self.tbs_after_extensions);
+        der::encode(der::SEQUENCE, &content)
+    }
+
+    /// The content of extension `oid`, if present.
+    pub fn extension(&self, oid: &str) -> Option<&[u8]> {
+        self.extensions.iter().find(|(id, _)| id == oid).map(|(_, value)| value.as_slice())
     }
 
     /// Whether `issuer` signed this certificate.

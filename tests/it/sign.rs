@@ -330,6 +330,15 @@ fn rko_verify_accepts_cosign_signatures_and_rejects_moved_ones_wrong_identities_
     verify.args(identity(IDENTITY));
     let error = run(&mut verify).failure();
     assert!(error.contains("not issued by a certificate authority of the trusted root"), "{error}");
+    // The same root with another CT log key: the certificate's embedded SCT no longer verifies.
+    let mut other: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(sigstore("RKO_TEST_TRUSTED_ROOT")).unwrap()).unwrap();
+    other["ctlogs"][0]["publicKey"] = other["tlogs"][0]["publicKey"].clone();
+    std::fs::write(&other_path, other.to_string()).unwrap();
+    let mut verify = workspace.rko(&["verify", &image, "--trusted-root", other_path.to_str().unwrap()]);
+    verify.args(identity(IDENTITY));
+    let error = run(&mut verify).failure();
+    assert!(error.contains("SCT does not verify"), "{error}");
 
     // A signature moved onto another manifest: the image's `.sig` copied to a tampered
     // image's tag is refused (its payload names the original digest).

@@ -128,7 +128,7 @@ pub async fn run(command: VerifyCommand, environment: &Environment, printer: Pri
         }
     };
     // Bundles attached as referrers.
-    let root_for_bundles = root.clone().unwrap_or(TrustedRoot { authorities: Vec::new(), logs: Vec::new() });
+    let root_for_bundles = root.clone().unwrap_or(TrustedRoot::empty());
     for (manifest_digest, bundle) in bundles(&client, repository, &digest).await? {
         let predicate_type = bundle_predicate(&bundle);
         if predicate_type.as_deref().is_some_and(|found| found != expected_predicate) {
