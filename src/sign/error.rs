@@ -33,6 +33,8 @@ pub enum SignError {
     Legacy { tag: String, message: String },
     #[error("invalid signing options: {0}")]
     Options(String),
+    #[error("the new signature of `{subject}` does not verify against the trusted root: {message}")]
+    SelfCheck { subject: String, message: String },
 }
 
 /// Why a signature or attestation did not verify.

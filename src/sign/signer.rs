@@ -297,9 +297,9 @@ impl Signer {
                 })?)
             }
         };
-        verify::verify_bundle(bundle, subject, Some(predicate_type), &policy, root).map(|_| ()).map_err(|error| {
-            SignError::Options(format!("the new signature does not verify against the trusted root: {error}"))
-        })
+        verify::verify_bundle(bundle, subject, Some(predicate_type), &policy, root)
+            .map(|_| ())
+            .map_err(|error| SignError::SelfCheck { subject: subject.to_string(), message: error.to_string() })
     }
 
     /// Sign `subject` (an image or index pushed to `docker_reference`, a repository): a

@@ -284,6 +284,15 @@ mod tests {
             TokenSource::discover(None, &gitlab).unwrap(),
             TokenSource::Variable { name: "SIGSTORE_ID_TOKEN", .. }
         ));
+        let circle = environment(&[("CIRCLECI", "true"), ("CIRCLE_OIDC_TOKEN_V2", "a.b.c")]);
+        assert!(matches!(
+            TokenSource::discover(None, &circle).unwrap(),
+            TokenSource::Variable { name: "CIRCLE_OIDC_TOKEN_V2", .. }
+        ));
+        let buildkite = environment(&[("BUILDKITE", "true"), ("BUILDKITE_AGENT_ACCESS_TOKEN", "t")]);
+        assert_eq!(TokenSource::discover(None, &buildkite).unwrap(), TokenSource::Buildkite);
+        let error = TokenSource::discover(None, &environment(&[("GITLAB_CI", "true")])).unwrap_err();
+        assert!(error.to_string().contains("id_tokens"), "{error}");
         let error = TokenSource::discover(None, &environment(&[("GITHUB_ACTIONS", "true")])).unwrap_err();
         assert!(error.to_string().contains("permissions: id-token: write"), "{error}");
         assert!(!format!("{:?}", TokenSource::discover(None, &github).unwrap()).contains("secret"));

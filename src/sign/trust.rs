@@ -145,9 +145,46 @@ impl SigningConfig {
         let fulcio_url = first_url("caUrls", None).or_else(|| value["caUrl"].as_str().map(str::to_owned));
         let rekor_url = first_url("rekorTlogUrls", Some(1))
             .or_else(|| value["tlogUrls"].as_array().and_then(|l| l.first()?.as_str().map(str::to_owned)));
+        if rekor_url.is_none()
+            && let Some(other) = first_url("rekorTlogUrls", None)
+        {
+            return Err(bad(format!(
+                "it names only Rekor v2 (`{other}`); rko logs in Rekor v1 (cosign 2's `.sig` needs its signed entry timestamps): add a v1 entry or pass --rekor-url"
+            )));
+        }
         if fulcio_url.is_none() && rekor_url.is_none() {
             return Err(bad("it names no Fulcio (`caUrls`) and no Rekor v1 (`rekorTlogUrls`) service".into()));
         }
         Ok(SigningConfig { fulcio_url, rekor_url })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signing_configs() {
+        let directory = tempfile::tempdir().unwrap();
+        let write = |text: &str| {
+            let path = directory.path().join("signing_config.json");
+            std::fs::write(&path, text).unwrap();
+            path
+        };
+        let config = SigningConfig::from_file(&write(
+            r#"{"caUrls":[{"url":"http://fulcio"}],"rekorTlogUrls":[{"url":"http://rekor2","majorApiVersion":2},{"url":"http://rekor1","majorApiVersion":1}]}"#,
+        ))
+        .unwrap();
+        assert_eq!(config.fulcio_url.as_deref(), Some("http://fulcio"));
+        assert_eq!(config.rekor_url.as_deref(), Some("http://rekor1"));
+        let old = SigningConfig::from_file(&write(r#"{"caUrl":"http://f","tlogUrls":["http://r"]}"#)).unwrap();
+        assert_eq!(old.rekor_url.as_deref(), Some("http://r"));
+        let error = SigningConfig::from_file(&write(
+            r#"{"caUrls":[{"url":"http://f"}],"rekorTlogUrls":[{"url":"http://rekor2","majorApiVersion":2}]}"#,
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("only Rekor v2") && error.contains("signing_config.json"), "{error}");
+        assert!(TrustedRoot::from_json(b"{}").is_err());
     }
 }
