@@ -1,17 +1,17 @@
 //! cosign's legacy signature images, the `sha256-<hex>.sig` and `.att` tags every cosign
 //! version reads: one layer per signature (the simple-signing payload, or a DSSE envelope)
-//! with its signature, certificate, chain and Rekor bundle as layer annotations. Appending to
-//! an existing image keeps earlier signatures and does not repeat an identical one. Pure data.
+//! with its signature, certificate, chain and Rekor bundle as layer annotations, as an
+//! appending [`LegacyAttachment`] (earlier signatures survive; an identical one is not
+//! repeated). Pure data.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::json;
 
-use super::error::SignError;
 use super::services::LogEntry;
-use crate::image::config::{ConfigFile, History, RootFs};
-use crate::image::{Descriptor, Digest, Manifest, gojson, media_type};
+use crate::image::Digest;
+use crate::image::referrer::LegacyAttachment;
 
 pub const SIMPLE_SIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
 pub const DSSE_ENVELOPE: &str = "application/vnd.dsse.envelope.v1+json";
@@ -42,21 +42,16 @@ impl LegacyKind {
     }
 }
 
-/// One signature layer: its blob (payload or envelope), media type and annotations.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LegacyLayer {
-    pub kind: LegacyKind,
-    pub media_type: String,
-    pub blob: Arc<Vec<u8>>,
-    pub annotations: BTreeMap<String, String>,
-}
-
-impl LegacyLayer {
-    pub fn descriptor(&self) -> Descriptor {
-        let mut descriptor = Descriptor::of_bytes(&self.media_type, &self.blob);
-        descriptor.annotations = self.annotations.clone();
-        descriptor
-    }
+/// The legacy attachment of `kind` for `subject`: one layer of `media_type` holding `blob`,
+/// with cosign's `annotations`, appended to what the tag holds.
+pub fn legacy_attachment(
+    kind: LegacyKind,
+    subject: &Digest,
+    media_type: &str,
+    blob: Arc<Vec<u8>>,
+    annotations: BTreeMap<String, String>,
+) -> LegacyAttachment {
+    LegacyAttachment::appending(subject, kind.suffix(), media_type, blob, annotations)
 }
 
 /// cosign's simple-signing payload for `docker_reference` (repository) at `digest`.
@@ -101,106 +96,28 @@ pub fn annotations(
     annotations
 }
 
-/// A legacy signature image ready to push: its tag, manifest and config.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LegacyImage {
-    pub tag: String,
-    pub manifest_bytes: Vec<u8>,
-    pub config_bytes: Vec<u8>,
-    /// False when the layer was already there (nothing to push).
-    pub changed: bool,
-}
-
-impl LegacyImage {
-    pub fn config_digest(&self) -> Digest {
-        Digest::of(&self.config_bytes)
-    }
-}
-
-/// Append `layer` to the legacy image `tag` whose current manifest and config are `existing`
-/// (none when the tag does not exist yet), as cosign does: earlier layers stay, in order; a
-/// layer with the same blob and the same signature is not added twice.
-pub fn append_layer(
-    tag: &str,
-    existing: Option<(&[u8], Option<&[u8]>)>,
-    layer: &LegacyLayer,
-) -> Result<LegacyImage, SignError> {
-    let invalid = |message: String| SignError::Legacy { tag: tag.to_owned(), message };
-    let (mut manifest, mut config) = match existing {
-        Some((manifest_bytes, config_bytes)) => {
-            let manifest: Manifest = serde_json::from_slice(manifest_bytes)
-                .map_err(|error| invalid(format!("its manifest is not an image manifest: {error}")))?;
-            let config = config_bytes.and_then(|bytes| serde_json::from_slice::<ConfigFile>(bytes).ok());
-            (manifest, config.unwrap_or_default())
-        }
-        None => (
-            Manifest {
-                schema_version: 2,
-                media_type: media_type::OCI_MANIFEST.into(),
-                artifact_type: String::new(),
-                config: Descriptor::of_bytes(media_type::OCI_CONFIG, b"{}"),
-                layers: Vec::new(),
-                annotations: BTreeMap::new(),
-                subject: None,
-            },
-            ConfigFile::default(),
-        ),
-    };
-    let descriptor = layer.descriptor();
-    let duplicate = manifest.layers.iter().any(|existing| {
-        existing.digest == descriptor.digest
-            && existing.annotations.get(SIGNATURE_ANNOTATION) == descriptor.annotations.get(SIGNATURE_ANNOTATION)
-    });
-    if !duplicate {
-        manifest.layers.push(descriptor);
-    }
-    config.rootfs =
-        RootFs { kind: "layers".into(), diff_ids: manifest.layers.iter().map(|l| l.digest.clone()).collect() };
-    config.history.resize_with(manifest.layers.len(), History::default);
-    let config_bytes = gojson::to_vec(&config);
-    manifest.config = Descriptor::of_bytes(
-        if manifest.config.media_type.is_empty() { media_type::OCI_CONFIG } else { &manifest.config.media_type },
-        &config_bytes,
-    );
-    Ok(LegacyImage {
-        tag: tag.to_owned(),
-        manifest_bytes: gojson::to_vec(&manifest),
-        config_bytes,
-        changed: !duplicate,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn layer(signature: &str) -> LegacyLayer {
-        LegacyLayer {
-            kind: LegacyKind::Signature,
-            media_type: SIMPLE_SIGNING.into(),
-            blob: Arc::new(simple_signing_payload("r/a", &Digest::of(b"image"))),
-            annotations: annotations(signature, "", "", None),
-        }
-    }
-
     #[test]
-    fn appends_and_does_not_repeat() {
-        let tag = LegacyKind::Signature.tag(&Digest::of(b"image"));
-        assert!(tag.starts_with("sha256-") && tag.ends_with(".sig"));
-        let first = append_layer(&tag, None, &layer("c2lnMQ==")).unwrap();
-        let second =
-            append_layer(&tag, Some((&first.manifest_bytes, Some(&first.config_bytes))), &layer("c2lnMg==")).unwrap();
-        let again =
-            append_layer(&tag, Some((&second.manifest_bytes, Some(&second.config_bytes))), &layer("c2lnMg==")).unwrap();
-        assert!(first.changed && second.changed && !again.changed);
-        assert_eq!(again.manifest_bytes, second.manifest_bytes);
-        let manifest: Manifest = serde_json::from_slice(&second.manifest_bytes).unwrap();
-        assert_eq!(manifest.layers.len(), 2);
-        assert_eq!(manifest.layers[0].annotations[SIGNATURE_ANNOTATION], "c2lnMQ==");
-        assert_eq!(manifest.config.digest, second.config_digest());
-        let config: ConfigFile = serde_json::from_slice(&second.config_bytes).unwrap();
-        assert_eq!(config.rootfs.diff_ids.len(), 2);
-        let error = append_layer(&tag, Some((b"[]", None)), &layer("x")).unwrap_err().to_string();
-        assert!(error.contains(&tag), "{error}");
+    fn layers_carry_cosign_annotations() {
+        let subject = Digest::of(b"image");
+        assert_eq!(LegacyKind::Signature.tag(&subject), format!("sha256-{}.sig", subject.hex()));
+        let payload = simple_signing_payload("r/a", &subject);
+        let attachment = legacy_attachment(
+            LegacyKind::Signature,
+            &subject,
+            SIMPLE_SIGNING,
+            Arc::new(payload),
+            annotations("c2ln", "CERT", "CHAIN", None),
+        );
+        assert_eq!(attachment.tag, LegacyKind::Signature.tag(&subject));
+        let layer = attachment.layer();
+        assert_eq!(layer.annotations[SIGNATURE_ANNOTATION], "c2ln");
+        assert_eq!(layer.annotations[CHAIN_ANNOTATION], "CHAIN");
+        assert!(!layer.annotations.contains_key(BUNDLE_ANNOTATION));
+        let text = String::from_utf8(attachment.blob.to_vec()).unwrap();
+        assert!(text.contains(r#""docker-manifest-digest":""#) && text.ends_with(r#""optional":null}"#), "{text}");
     }
 }

@@ -13,11 +13,10 @@
 //!    [`Signer::sign_image`]`(repository, descriptor)` → [`Signature`], and
 //!    [`Signer::attest`]`(repository, descriptor, predicate_type, predicate)` → [`Attestation`].
 //!    Each holds an [`crate::image::referrer::Referrer`] (the sigstore bundle v0.3, artifact
-//!    type `application/vnd.dev.sigstore.bundle.v0.3+json`, cosign 3's form: push its blobs and
-//!    manifest, and the referrers-tag fallback where the registry lacks the API) and a
-//!    [`LegacyLayer`] for cosign ≤ 2's `sha256-<hex>.sig` / `.att` tag: read the tag's
-//!    manifest and config (if any), call [`append_layer`], push the layer blob, the new config
-//!    and the manifest under [`LegacyKind::tag`].
+//!    type `application/vnd.dev.sigstore.bundle.v0.3+json`, cosign 3's form) and an appending
+//!    [`crate::image::referrer::LegacyAttachment`] for cosign ≤ 2's `sha256-<hex>.sig` /
+//!    `.att` tag; `.attachment()` gives the [`crate::image::referrer::Attachment`] that
+//!    [`crate::registry::pusher::Pusher::attach`] pushes (referrers-tag fallback, append).
 //! 3. Predicates: [`predicate::SPDX`], [`predicate::CYCLONEDX`] for SBOM documents as they
 //!    are; [`predicate::slsa_provenance`] from [`predicate::BuildFacts`].
 //!
@@ -41,7 +40,7 @@ pub mod trust;
 pub mod verify;
 pub mod x509;
 
-pub use cosign::{LegacyImage, LegacyKind, LegacyLayer, append_layer};
+pub use cosign::LegacyKind;
 pub use error::{SignError, VerifyError};
 pub use signer::{Attestation, Signature, Signer, SignerOptions, SigningMethod};
 pub use token::{IdentityToken, TokenSource};

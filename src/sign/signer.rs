@@ -16,7 +16,7 @@ use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, KeyPair};
 use serde_json::json;
 
 use super::bundle::{self, Bundle, Envelope, EnvelopeSignature, RawBytes, VerificationMaterial};
-use super::cosign::{self, LegacyKind, LegacyLayer};
+use super::cosign::{self, LegacyKind};
 use super::der;
 use super::error::SignError;
 use super::key;
@@ -25,7 +25,7 @@ use super::token::TokenSource;
 use super::trust::{SigningConfig, TrustedRoot};
 use super::verify::{self, Policy};
 use crate::image::gotime::Time;
-use crate::image::referrer::Referrer;
+use crate::image::referrer::{Attachment, AttachmentKind, LegacyAttachment, Referrer};
 use crate::image::{Descriptor, Digest};
 
 pub const PUBLIC_FULCIO: &str = "https://fulcio.sigstore.dev";
@@ -67,7 +67,7 @@ impl SignerOptions {
 #[derive(Clone, Debug)]
 pub struct Signature {
     pub referrer: Referrer,
-    pub legacy: LegacyLayer,
+    pub legacy: LegacyAttachment,
     pub bundle: Arc<Vec<u8>>,
 }
 
@@ -76,8 +76,29 @@ pub struct Signature {
 pub struct Attestation {
     pub predicate_type: String,
     pub referrer: Referrer,
-    pub legacy: LegacyLayer,
+    pub legacy: LegacyAttachment,
     pub bundle: Arc<Vec<u8>>,
+}
+
+impl Signature {
+    /// What the registry publisher pushes ([`crate::registry::pusher::Pusher::attach`]).
+    pub fn attachment(&self) -> Attachment {
+        Attachment {
+            kind: AttachmentKind::Signature,
+            referrer: self.referrer.clone(),
+            legacy: Some(self.legacy.clone()),
+        }
+    }
+}
+
+impl Attestation {
+    pub fn attachment(&self) -> Attachment {
+        Attachment {
+            kind: AttachmentKind::Attestation { predicate_type: self.predicate_type.clone() },
+            referrer: self.referrer.clone(),
+            legacy: Some(self.legacy.clone()),
+        }
+    }
 }
 
 /// Who the signatures are from.
@@ -311,12 +332,13 @@ impl Signer {
         let entry =
             self.log(services::hashedrekord(Digest::of(&payload).hex(), &signature, &self.verifier_pem())).await?;
         let (certificate, chain) = self.certificate_pems();
-        let legacy = LegacyLayer {
-            kind: LegacyKind::Signature,
-            media_type: cosign::SIMPLE_SIGNING.into(),
-            blob: Arc::new(payload),
-            annotations: cosign::annotations(&STANDARD.encode(&signature), certificate, chain, entry.as_ref()),
-        };
+        let legacy = cosign::legacy_attachment(
+            LegacyKind::Signature,
+            &subject.digest,
+            cosign::SIMPLE_SIGNING,
+            Arc::new(payload),
+            cosign::annotations(&STANDARD.encode(&signature), certificate, chain, entry.as_ref()),
+        );
         let statement =
             bundle::statement(docker_reference, subject.digest.hex(), bundle::COSIGN_SIGN_PREDICATE, &json!({}));
         let (_, _, bundle_bytes) = self.sign_statement(&statement).await?;
@@ -340,12 +362,13 @@ impl Signer {
         let (certificate, chain) = self.certificate_pems();
         let mut annotations = cosign::annotations("", certificate, chain, entry.as_ref());
         annotations.insert(cosign::PREDICATE_TYPE_ANNOTATION.into(), predicate_type.into());
-        let legacy = LegacyLayer {
-            kind: LegacyKind::Attestation,
-            media_type: cosign::DSSE_ENVELOPE.into(),
-            blob: Arc::new(serde_json::to_vec(&envelope).unwrap_or_default()),
+        let legacy = cosign::legacy_attachment(
+            LegacyKind::Attestation,
+            &subject.digest,
+            cosign::DSSE_ENVELOPE,
+            Arc::new(serde_json::to_vec(&envelope).unwrap_or_default()),
             annotations,
-        };
+        );
         let bundle = Arc::new(bundle_bytes);
         Ok(Attestation {
             predicate_type: predicate_type.into(),

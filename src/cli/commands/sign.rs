@@ -1,6 +1,7 @@
 //! `rko sign IMAGE[@DIGEST]`: sign an image already in a registry, keylessly (an OIDC token →
-//! Fulcio → Rekor) or with a key, and attach attestations; pushes the sigstore bundle
-//! referrers (with the referrers-tag fallback) and appends to cosign's `.sig` / `.att` tags.
+//! Fulcio → Rekor) or with a key, and attach attestations; the pusher's attachment phase
+//! pushes the sigstore bundle referrers (with the referrers-tag fallback) and appends to
+//! cosign's `.sig` / `.att` tags.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,12 +13,11 @@ use clap::{ArgAction, Args};
 use crate::cli::printer::Printer;
 use crate::cli::wiring;
 use crate::env::{self, Environment};
-use crate::image::referrer::Referrer;
-use crate::image::{Descriptor, Digest, IndexManifest, Manifest, gojson, media_type};
+use crate::image::Descriptor;
 use crate::registry::Client;
-use crate::registry::api::BlobBody;
-use crate::registry::reference::{Reference, Repository};
-use crate::sign::{self, LegacyLayer, Signer, SignerOptions, SigningMethod, TokenSource, predicate};
+use crate::registry::pusher::{PushStats, Pusher};
+use crate::registry::reference::Reference;
+use crate::sign::{Signer, SignerOptions, SigningMethod, TokenSource, predicate};
 
 /// Flags shared by signing commands (and, later, `build --sign`).
 #[derive(Debug, Args, Clone)]
@@ -116,87 +116,18 @@ pub async fn run(command: SignCommand, environment: &Environment, printer: Print
     if let Some((identity, issuer)) = signer.identity() {
         printer.status("Certificate", &format!("for `{identity}` (issuer `{issuer}`)"));
     }
-    let pusher = SignaturePusher { client: &client, repository };
+    let pusher = Pusher::new(client.clone(), 0, Arc::new(PushStats::default()));
     if !command.no_signature {
         let signature = signer.sign_image(&repository.to_string(), &subject).await?;
-        pusher.referrer(&signature.referrer).await?;
-        pusher.legacy(&digest, &signature.legacy).await?;
+        pusher.attach(repository, &[signature.attachment()]).await?;
         printer.status("Signed", &format!("{repository}@{digest}"));
         printer.data(&format!("{repository}@{}", signature.referrer.digest()));
     }
     for (predicate_type, predicate) in &attestations {
         let attestation = signer.attest(&repository.to_string(), &subject, predicate_type, predicate).await?;
-        pusher.referrer(&attestation.referrer).await?;
-        pusher.legacy(&digest, &attestation.legacy).await?;
+        pusher.attach(repository, &[attestation.attachment()]).await?;
         printer.status("Attested", &format!("{predicate_type} for {repository}@{digest}"));
         printer.data(&format!("{repository}@{}", attestation.referrer.digest()));
     }
     Ok(())
-}
-
-/// Pushes what the signer made: referrers and legacy layers, blobs first.
-struct SignaturePusher<'a> {
-    client: &'a Arc<Client>,
-    repository: &'a Repository,
-}
-
-impl SignaturePusher<'_> {
-    async fn blob(&self, digest: &Digest, bytes: &[u8]) -> Result<()> {
-        if !self.client.blob_exists(self.repository, digest).await? {
-            let body = BlobBody::Bytes(bytes::Bytes::copy_from_slice(bytes));
-            self.client.upload_blob(self.repository, digest, bytes.len() as u64, &body, None).await?;
-        }
-        Ok(())
-    }
-
-    /// The referrer's blobs and manifest; then, where the registry neither acknowledged the
-    /// subject nor has the referrers API, the `sha256-<hex>` referrers tag.
-    async fn referrer(&self, referrer: &Referrer) -> Result<()> {
-        for (digest, bytes) in referrer.blobs() {
-            self.blob(digest, bytes).await?;
-        }
-        let acknowledged = self
-            .client
-            .put_manifest(
-                self.repository,
-                referrer.digest().as_str(),
-                media_type::OCI_MANIFEST,
-                referrer.manifest_bytes(),
-            )
-            .await?;
-        let subject = &referrer.subject.digest;
-        if acknowledged || self.client.referrers_supported(self.repository, subject).await? {
-            return Ok(());
-        }
-        let tag = format!("sha256-{}", subject.hex());
-        let mut index = match self.client.get_manifest_if_exists(self.repository, &tag).await? {
-            Some(bytes) => serde_json::from_slice::<IndexManifest>(&bytes)
-                .with_context(|| format!("the referrers tag `{}:{tag}` is not an image index", self.repository))?,
-            None => IndexManifest::new(media_type::OCI_INDEX, Vec::new()),
-        };
-        if index.manifests.iter().any(|existing| &existing.digest == referrer.digest()) {
-            return Ok(());
-        }
-        index.manifests.push(referrer.descriptor());
-        self.client.put_manifest(self.repository, &tag, media_type::OCI_INDEX, &gojson::to_vec(&index)).await?;
-        Ok(())
-    }
-
-    /// Append `layer` to the subject's legacy `.sig` / `.att` image.
-    async fn legacy(&self, subject: &Digest, layer: &LegacyLayer) -> Result<()> {
-        let tag = layer.kind.tag(subject);
-        let existing = self.client.get_manifest_if_exists(self.repository, &tag).await?;
-        let config = match existing.as_deref().and_then(|bytes| serde_json::from_slice::<Manifest>(bytes).ok()) {
-            Some(manifest) => Some(self.client.get_small_blob(self.repository, &manifest.config.digest).await?),
-            None => None,
-        };
-        let image = sign::append_layer(&tag, existing.as_deref().map(|bytes| (bytes, config.as_deref())), layer)?;
-        if !image.changed {
-            return Ok(());
-        }
-        self.blob(&Digest::of(&layer.blob), &layer.blob).await?;
-        self.blob(&image.config_digest(), &image.config_bytes).await?;
-        self.client.put_manifest(self.repository, &tag, media_type::OCI_MANIFEST, &image.manifest_bytes).await?;
-        Ok(())
-    }
 }
