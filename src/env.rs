@@ -62,6 +62,20 @@ pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
 pub const GITHUB_ACTOR: &str = "GITHUB_ACTOR";
 /// kind cluster for `kind.local`.
 pub const KIND_CLUSTER_NAME: &str = "KIND_CLUSTER_NAME";
+/// The password of a cosign-encrypted signing key (`--key`).
+pub const COSIGN_PASSWORD: &str = "COSIGN_PASSWORD";
+/// OIDC identity tokens for keyless signing: GitHub Actions' token service (set with
+/// `permissions: id-token: write`), GitLab's `id_tokens:`, CircleCI, Buildkite's agent.
+pub const ACTIONS_ID_TOKEN_REQUEST_URL: &str = "ACTIONS_ID_TOKEN_REQUEST_URL";
+pub const ACTIONS_ID_TOKEN_REQUEST_TOKEN: &str = "ACTIONS_ID_TOKEN_REQUEST_TOKEN";
+pub const SIGSTORE_ID_TOKEN: &str = "SIGSTORE_ID_TOKEN";
+pub const CIRCLE_OIDC_TOKEN_V2: &str = "CIRCLE_OIDC_TOKEN_V2";
+pub const BUILDKITE_AGENT_ACCESS_TOKEN: &str = "BUILDKITE_AGENT_ACCESS_TOKEN";
+/// CI detection, for the hint when no token is available.
+pub const GITHUB_ACTIONS: &str = "GITHUB_ACTIONS";
+pub const GITLAB_CI: &str = "GITLAB_CI";
+pub const CIRCLECI: &str = "CIRCLECI";
+pub const BUILDKITE: &str = "BUILDKITE";
 
 /// A snapshot of the process environment, taken once at start-up.
 #[derive(Clone, Debug, Default)]

@@ -20,6 +20,9 @@
 //! - [`resolve`]: `ko://` references in YAML, rewritten byte for byte; label selectors. Pure.
 //! - [`ci`]: the CI front end's pure parts: detection, inputs, tag rules, GitHub file commands,
 //!   annotations, summary, dotenv. Reads a variables map, never the environment itself.
+//! - [`sign`]: keyless (Fulcio, Rekor) and key-based signing, attestations, SLSA provenance,
+//!   cosign's legacy formats and offline verification. Depends on `image`; never talks to a
+//!   registry (publishers push what it returns) and never reads the environment.
 //! - [`report`]: the one description of a run that every machine output renders.
 //! - [`cli`]: argument parsing, settings resolution, wiring and printing. The only module that
 //!   prints, reads the environment (through [`env`]) or uses `anyhow`.
@@ -40,3 +43,4 @@ pub mod registry;
 pub mod report;
 pub mod resolve;
 pub mod sbom;
+pub mod sign;

@@ -40,6 +40,10 @@ pub enum Command {
     Run(Box<RunCommand>),
     /// Log in to a registry (writes the docker config, `DOCKER_CONFIG/config.json`)
     Login(LoginCommand),
+    /// Sign an image in a registry (keyless or with --key) and attach attestations
+    Sign(Box<super::commands::sign::SignCommand>),
+    /// Verify an image's signatures or attestations (cosign's and rko's) against a trusted root
+    Verify(Box<super::commands::verify::VerifyCommand>),
     /// Print rko's version
     Version,
     /// Print a shell completion script

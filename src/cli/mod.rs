@@ -52,6 +52,8 @@ pub fn main() -> ExitCode {
             Command::Delete { arguments } => commands::kubectl::delete(&arguments, &environment),
             Command::Run(command) => commands::kubectl::run(*command, &environment, printer).await,
             Command::Login(command) => commands::login::run(command, &environment, printer).await,
+            Command::Sign(command) => commands::sign::run(*command, &environment, printer).await,
+            Command::Verify(command) => commands::verify::run(*command, &environment, printer).await,
             Command::Version => {
                 printer.data(env!("CARGO_PKG_VERSION"));
                 Ok(())

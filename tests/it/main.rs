@@ -13,4 +13,5 @@ mod registry;
 mod registry_errors;
 mod resolve;
 mod sbom;
+mod sign;
 mod support;

@@ -4,3 +4,5 @@ pub mod build;
 pub mod kubectl;
 pub mod login;
 pub mod resolve;
+pub mod sign;
+pub mod verify;
