@@ -7,7 +7,7 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::proxy::FaultProxy;
+use crate::proxy::{Action, FaultProxy};
 use crate::support::{Workspace, build_json, command, crane, digest_of, hello, peers, run, unique};
 
 fn platform(report: &serde_json::Value) -> &serde_json::Value {
@@ -92,6 +92,15 @@ fn a_no_change_push_puts_no_manifest_and_an_edit_moves_the_tag() {
         "{}",
         verbose.stderr()
     );
+
+    // A registry that answers `HEAD` without naming the digest gets the tag put again.
+    let silent = Action::Respond { status: 200, headers: vec![], body: String::new() };
+    proxy.inject("HEAD", "/manifests/v1", 1, silent);
+    let before = proxy.requests().len();
+    build_json(&workspace, &arguments, &env);
+    let requests = proxy.requests()[before..].to_vec();
+    let puts = writes(&requests);
+    assert!(puts.len() == 1 && puts[0].ends_with("/manifests/v1"), "{requests:?}");
 
     let main = std::fs::read_to_string(workspace.path().join("main.go")).unwrap();
     workspace.write("main.go", &main.replace("hello from rko's example app", "hello, edited, from rko's example app"));
