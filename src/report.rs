@@ -72,7 +72,8 @@ pub struct Resources {
     pub peak_rss_bytes: u64,
 }
 
-/// Blobs uploaded (and their bytes), mounted from another repository, or already present.
+/// Blobs uploaded (and their bytes), mounted from another repository, or already present;
+/// referrers pushed; manifests and tags not put because the registry already held them.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct PushReport {
     pub uploaded: u64,
@@ -80,6 +81,7 @@ pub struct PushReport {
     pub mounted: u64,
     pub existing: u64,
     pub referrers: u64,
+    pub manifests_existing: u64,
 }
 
 impl From<&crate::registry::pusher::PushStats> for PushReport {
@@ -91,6 +93,7 @@ impl From<&crate::registry::pusher::PushStats> for PushReport {
             mounted: stats.mounted.load(Relaxed),
             existing: stats.existing.load(Relaxed),
             referrers: stats.referrers.load(Relaxed),
+            manifests_existing: stats.manifests_existing.load(Relaxed),
         }
     }
 }

@@ -209,12 +209,14 @@ impl Session {
             printer.status(
                 "Uploaded",
                 &format!(
-                    "{} blobs ({:.1} MB), {} already in the registry, {} mounted, {} referrers",
+                    "{} blobs ({:.1} MB), {} already in the registry, {} mounted, {} referrers, \
+                     {} manifests already in the registry",
                     push.uploaded,
                     push.uploaded_bytes as f64 / 1e6,
                     push.existing,
                     push.mounted,
-                    push.referrers
+                    push.referrers,
+                    push.manifests_existing
                 ),
             );
         }

@@ -1,4 +1,4 @@
-//! The registry API calls rko makes, on top of [`Client::send`]: manifests (get, put), blobs
+//! The registry API calls rko makes, on top of [`Client::send`]: manifests (get, exists, put), blobs
 //! (exists, download, cross-repository mount, streaming upload, chunked when the registry asks
 //! for it). Every blob is streamed from a file or from another registry, never buffered whole.
 //! An answer whose body stops (a stall, a dropped connection) is asked for again.
@@ -488,6 +488,39 @@ impl Client {
             check(response, repository, &format!("manifest `{}{separator}{reference}`", repository.path()), true)
                 .await?;
         Ok(response.headers().contains_key("OCI-Subject"))
+    }
+
+    /// Whether `repository` already holds exactly `digest` under `reference` (a tag or that
+    /// digest), asked with one `HEAD` before a manifest `PUT` so an unchanged push writes
+    /// nothing. A tag counts only when the registry names its digest (`Docker-Content-Digest`);
+    /// an answer that says nothing certain (no such manifest, no header, a registry that does not
+    /// answer `HEAD` for manifests) is `false`, and the manifest is put.
+    pub async fn manifest_present(
+        &self,
+        repository: &Repository,
+        reference: &str,
+        digest: &Digest,
+    ) -> Result<bool, RegistryError> {
+        let path = format!("/v2/{}/manifests/{reference}", repository.path());
+        let response = self
+            .send(repository.registry(), &[Scope::push(repository.path())], |http, base| {
+                Ok(http.head(format!("{base}{path}")).header(header::ACCEPT, media_type::MANIFEST_TYPES.join(", ")))
+            })
+            .await?;
+        let status = response.status();
+        if status.is_success() {
+            let named = response.headers().get("Docker-Content-Digest").and_then(|value| value.to_str().ok());
+            return Ok(match named {
+                Some(named) => named.trim() == digest.as_str(),
+                None => reference == digest.as_str(),
+            });
+        }
+        if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) || super::client::retryable(status) {
+            let separator = if reference.starts_with("sha256:") { "@" } else { ":" };
+            let what = format!("manifest `{}{separator}{reference}`", repository.path());
+            return check(response, repository, &what, true).await.map(|_| false);
+        }
+        Ok(false)
     }
 
     /// Whether `repository` answers the OCI 1.1 referrers API (`GET /v2/<name>/referrers/<digest>`);

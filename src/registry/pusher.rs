@@ -1,15 +1,18 @@
 //! Pushing an artifact, in explicit phases the publisher runs in order: content (every blob
 //! once per run — HEAD first, cross-repository mount from the base's repository when on the
-//! same registry, else a streaming upload, several at once — then image manifests and the
-//! index, by digest), attachments (SBOMs, signatures, attestations), and tags last, so a
-//! failure never leaves a tag pointing at something incomplete or unsigned.
+//! same registry, else a streaming upload, several at once — each image manifest as soon as its
+//! own blobs are there, the index after all of them, by digest), attachments (SBOMs,
+//! signatures, attestations), and tags last, so a failure never leaves a tag pointing at
+//! something incomplete or unsigned. Every manifest and tag is HEADed first and not put again
+//! when the registry already holds exactly that digest there, so an unchanged push writes
+//! nothing.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::{StreamExt, TryStreamExt};
-use tokio::sync::{Mutex, OnceCell};
+use tokio::sync::{Mutex, OnceCell, Semaphore};
 
 use super::api::{BlobBody, Mount};
 use super::client::Client;
@@ -26,6 +29,8 @@ pub struct PushStats {
     pub mounted: AtomicU64,
     pub existing: AtomicU64,
     pub referrers: AtomicU64,
+    /// Manifests and tags not put because the registry already held exactly that digest.
+    pub manifests_existing: AtomicU64,
 }
 
 /// A blob in a repository (`registry/path`, digest): the unit pushed once per run.
@@ -44,6 +49,9 @@ struct Blob {
 pub struct Pusher {
     client: Arc<Client>,
     jobs: usize,
+    /// Bounds the requests in flight across nested phases (an image's blobs run beside other
+    /// images' blobs) to `jobs`; held only around single requests, never while waiting on others.
+    requests: Semaphore,
     done: Mutex<HashMap<BlobKey, Arc<OnceCell<()>>>>,
     /// Per registry: whether it has the referrers API.
     referrers_api: Mutex<HashMap<String, Arc<OnceCell<bool>>>>,
@@ -60,6 +68,7 @@ impl Pusher {
         Pusher {
             client,
             jobs: jobs.max(MIN_CONCURRENT_REQUESTS),
+            requests: Semaphore::new(jobs.max(MIN_CONCURRENT_REQUESTS)),
             done: Mutex::new(HashMap::new()),
             referrers_api: Mutex::new(HashMap::new()),
             stats,
@@ -67,8 +76,8 @@ impl Pusher {
     }
 
     /// Phase 1 and 2: every blob of `artifact` (and of `attachments`, so their small documents
-    /// travel with the layers), then its image manifests and its index, by digest. Nothing is
-    /// tagged.
+    /// travel with the layers), each image manifest once its own blobs are there (the images of
+    /// an index side by side), then the index, by digest. Nothing is tagged.
     pub async fn push_content(
         &self,
         repository: &Repository,
@@ -76,26 +85,23 @@ impl Pusher {
         attachments: &[Attachment],
     ) -> Result<(), RegistryError> {
         let images = artifact.images();
-        let mut blobs: Vec<Blob> = Vec::new();
+        let mut pushes = Vec::new();
         for image in &images {
-            blobs.extend(self.blobs_of(image, repository)?);
+            let blobs = self.blobs_of(image, repository)?;
+            pushes.push(async move {
+                // `push_blob` puts each digest once, however often (in however many images) it is listed.
+                self.all(blobs.into_iter().map(|blob| self.push_blob(repository, blob)).collect()).await?;
+                let digest = image.digest();
+                self.put_manifest(repository, digest.as_str(), digest, image.media_type(), image.manifest_bytes())
+                    .await
+                    .map(|_| ())
+            });
         }
-        blobs.extend(attachment_blobs(attachments));
-        // `push_blob` puts each digest once, however often it is listed.
-        self.all(blobs.into_iter().map(|blob| self.push_blob(repository, blob)).collect()).await?;
-        self.all(
-            images
-                .iter()
-                .map(|image| async move {
-                    self.client
-                        .put_manifest(repository, image.digest().as_str(), image.media_type(), image.manifest_bytes())
-                        .await
-                })
-                .collect(),
-        )
-        .await?;
+        let attachment_blobs = attachment_blobs(attachments).into_iter().map(|blob| self.push_blob(repository, blob));
+        futures::try_join!(self.all(pushes), self.all(attachment_blobs.collect()))?;
         if let Artifact::Index(index) = artifact {
-            self.client.put_manifest(repository, index.digest().as_str(), index.media_type(), index.bytes()).await?;
+            let digest = index.digest();
+            self.put_manifest(repository, digest.as_str(), digest, index.media_type(), index.bytes()).await?;
         }
         Ok(())
     }
@@ -142,14 +148,40 @@ impl Pusher {
             Artifact::Image(image) => (image.media_type(), image.manifest_bytes()),
             Artifact::Index(index) => (index.media_type(), index.bytes()),
         };
-        self.all(tags.iter().map(|tag| self.client.put_manifest(repository, tag, media_type, bytes)).collect()).await?;
+        let digest = artifact.digest();
+        self.all(tags.iter().map(|tag| self.put_manifest(repository, tag, digest, media_type, bytes)).collect())
+            .await?;
         Ok(())
+    }
+
+    /// Put a manifest (of `digest`) under `reference` (a tag or that digest), unless a `HEAD`
+    /// shows the registry already holds exactly that digest there. `None` when it was not put,
+    /// else whether the registry acknowledged a `subject`.
+    async fn put_manifest(
+        &self,
+        repository: &Repository,
+        reference: &str,
+        digest: &Digest,
+        media_type: &str,
+        bytes: &[u8],
+    ) -> Result<Option<bool>, RegistryError> {
+        let _permit = self.requests.acquire().await.map_err(|_| closed(repository))?;
+        if self.client.manifest_present(repository, reference, digest).await? {
+            self.stats.manifests_existing.fetch_add(1, Ordering::Relaxed);
+            return Ok(None);
+        }
+        self.client.put_manifest(repository, reference, media_type, bytes).await.map(Some)
     }
 
     /// One legacy attachment image: put under its tag, or appended to the image the tag holds.
     async fn put_legacy(&self, repository: &Repository, legacy: &LegacyAttachment) -> Result<(), RegistryError> {
         let legacy = match legacy.mode {
-            LegacyMode::Replace => std::borrow::Cow::Borrowed(legacy),
+            LegacyMode::Replace => {
+                let digest = Digest::of(&legacy.manifest_bytes);
+                let bytes = &legacy.manifest_bytes;
+                self.put_manifest(repository, &legacy.tag, &digest, media_type::OCI_MANIFEST, bytes).await?;
+                return Ok(());
+            }
             LegacyMode::Append => match self.client.get_manifest_if_exists(repository, &legacy.tag).await? {
                 None => std::borrow::Cow::Borrowed(legacy),
                 Some(existing) => {
@@ -162,7 +194,10 @@ impl Pusher {
                         serde_json::from_slice(&existing).map_err(|error| protocol(error.to_string()))?;
                     let config = self.client.get_small_blob(repository, &manifest.config.digest).await?;
                     match legacy.appended_to(&existing, &config).map_err(|error| protocol(error.to_string()))? {
-                        None => return Ok(()),
+                        None => {
+                            self.stats.manifests_existing.fetch_add(1, Ordering::Relaxed);
+                            return Ok(());
+                        }
                         Some(merged) => {
                             let (digest, bytes) = (&merged.manifest().config.digest, &merged.config_bytes);
                             let blob = Blob {
@@ -183,24 +218,21 @@ impl Pusher {
     }
 
     /// Put referrer manifests; where the registry did not acknowledge the subject (no
-    /// `OCI-Subject`) and has no referrers API, update the `sha256-<hex>` referrers tag.
+    /// `OCI-Subject`, or the referrer was there already) and has no referrers API, update the
+    /// `sha256-<hex>` referrers tag (rewritten only when a referrer is added to it).
     async fn put_referrers(&self, repository: &Repository, referrers: &[&Referrer]) -> Result<(), RegistryError> {
         let acknowledged = self
             .all(
                 referrers
                     .iter()
                     .map(|&referrer| async move {
-                        let acknowledged = self
-                            .client
-                            .put_manifest(
-                                repository,
-                                referrer.digest().as_str(),
-                                media_type::OCI_MANIFEST,
-                                referrer.manifest_bytes(),
-                            )
-                            .await?;
+                        let digest = referrer.digest();
+                        let bytes = referrer.manifest_bytes();
+                        let put =
+                            self.put_manifest(repository, digest.as_str(), digest, media_type::OCI_MANIFEST, bytes);
+                        let acknowledged = put.await?;
                         self.stats.referrers.fetch_add(1, Ordering::Relaxed);
-                        Ok((referrer, acknowledged))
+                        Ok((referrer, acknowledged == Some(true)))
                     })
                     .collect(),
             )
@@ -303,7 +335,12 @@ impl Pusher {
     async fn push_blob(&self, repository: &Repository, blob: Blob) -> Result<(), RegistryError> {
         let key = (repository.to_string(), blob.digest.clone());
         let cell = self.done.lock().await.entry(key).or_default().clone();
-        cell.get_or_try_init(|| self.put_blob(repository, &blob)).await.map(|_| ())
+        cell.get_or_try_init(|| async {
+            let _permit = self.requests.acquire().await.map_err(|_| closed(repository))?;
+            self.put_blob(repository, &blob).await
+        })
+        .await
+        .map(|_| ())
     }
 
     async fn put_blob(&self, repository: &Repository, blob: &Blob) -> Result<(), RegistryError> {
@@ -325,6 +362,15 @@ impl Pusher {
         self.stats.uploaded.fetch_add(1, Ordering::Relaxed);
         self.stats.uploaded_bytes.fetch_add(blob.size, Ordering::Relaxed);
         Ok(())
+    }
+}
+
+/// The error of a closed request semaphore (never closed while the pusher lives).
+fn closed(repository: &Repository) -> RegistryError {
+    RegistryError::Protocol {
+        registry: repository.registry().to_owned(),
+        what: "a push".into(),
+        message: "the pusher was shut down".into(),
     }
 }
 

@@ -1,4 +1,5 @@
-//! The build and layer caches: a no-change rebuild neither relinks, compresses nor uploads;
+//! The build and layer caches: a no-change rebuild neither relinks, compresses nor uploads,
+//! and puts no manifest the registry already has (an edit puts the new ones and moves the tag);
 //! a run killed while writing a layer leaves a cache the next run uses correctly; two runs
 //! sharing a cache both produce correct images; corrupted entries and blobs are detected and
 //! rebuilt; and `--compression` picks the layers' codec.
@@ -6,6 +7,7 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use crate::proxy::{Action, FaultProxy};
 use crate::support::{Workspace, build_json, command, crane, digest_of, hello, peers, run, unique};
 
 fn platform(report: &serde_json::Value) -> &serde_json::Value {
@@ -55,6 +57,65 @@ fn no_change_rebuild_neither_relinks_compresses_nor_uploads() {
     );
     assert!(edited["push"]["uploaded"].as_u64().unwrap() >= 2, "the new binary layer and config: {edited}");
     assert_ne!(edited["images"][0]["digest"], first["images"][0]["digest"]);
+}
+
+/// Requests that write to the registry (`PUT`, `POST`, `PATCH`) among `requests`.
+fn writes(requests: &[String]) -> Vec<&String> {
+    requests.iter().filter(|request| ["PUT ", "POST ", "PATCH "].iter().any(|m| request.starts_with(m))).collect()
+}
+
+#[test]
+fn a_no_change_push_puts_no_manifest_and_an_edit_moves_the_tag() {
+    let registry = peers().get("RKO_TEST_REGISTRY");
+    let proxy = FaultProxy::start(registry);
+    let repository = format!("{}/{}", proxy.address, unique("unchanged"));
+    let workspace = hello();
+    let env = [("KO_DOCKER_REPO", repository.as_str())];
+    let arguments = ["--platform=linux/amd64,linux/arm64", "--tags=latest,v1", "."];
+    let first = build_json(&workspace, &arguments, &env);
+    assert!(!writes(&proxy.requests()).is_empty());
+
+    let before = proxy.requests().len();
+    let mut verbose = workspace.rko(&["build", "-v", "--json"]);
+    verbose.args(arguments).env("KO_DOCKER_REPO", &repository);
+    let verbose = run(&mut verbose);
+    let second: serde_json::Value = serde_json::from_str(&verbose.success()).expect("JSON report");
+    let requests = proxy.requests()[before..].to_vec();
+    assert_eq!(writes(&requests), Vec::<&String>::new(), "a no-change push wrote to the registry: {requests:?}");
+    assert_eq!(second["images"][0]["digest"], first["images"][0]["digest"]);
+    assert_eq!(second["push"]["uploaded"], 0, "{second}");
+    // Two images, the index, their SBOM referrers and legacy `.sbom` tags, two tags.
+    let existing = second["push"]["manifests_existing"].as_u64().unwrap();
+    assert!(existing >= 5, "{second}");
+    assert!(
+        verbose.stderr().contains(&format!("{existing} manifests already in the registry")),
+        "{}",
+        verbose.stderr()
+    );
+
+    // A registry that answers `HEAD` without naming the digest gets the tag put again.
+    let silent = Action::Respond { status: 200, headers: vec![], body: String::new() };
+    proxy.inject("HEAD", "/manifests/v1", 1, silent);
+    let before = proxy.requests().len();
+    build_json(&workspace, &arguments, &env);
+    let requests = proxy.requests()[before..].to_vec();
+    let puts = writes(&requests);
+    assert!(puts.len() == 1 && puts[0].ends_with("/manifests/v1"), "{requests:?}");
+
+    let main = std::fs::read_to_string(workspace.path().join("main.go")).unwrap();
+    workspace.write("main.go", &main.replace("hello from rko's example app", "hello, edited, from rko's example app"));
+    let before = proxy.requests().len();
+    let edited = build_json(&workspace, &arguments, &env);
+    let digest = edited["images"][0]["digest"].as_str().unwrap();
+    assert_ne!(edited["images"][0]["digest"], first["images"][0]["digest"]);
+    let requests = proxy.requests()[before..].to_vec();
+    for put in [format!("/manifests/{digest}"), "/manifests/latest".into(), "/manifests/v1".into()] {
+        assert!(writes(&requests).iter().any(|request| request.ends_with(&put)), "no PUT of {put}: {requests:?}");
+    }
+    let image = edited["images"][0]["name"].as_str().unwrap().replacen(&proxy.address, registry, 1);
+    for tag in ["latest", "v1"] {
+        assert_eq!(crane(&["digest", &format!("{image}:{tag}")]).trim(), digest, "`{tag}` did not move");
+    }
 }
 
 #[test]
