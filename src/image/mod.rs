@@ -14,6 +14,7 @@ pub mod manifest;
 pub mod media_type;
 pub mod pgzip;
 pub mod platform;
+pub mod reference;
 pub mod referrer;
 pub mod serde_util;
 pub mod tar;

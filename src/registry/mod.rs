@@ -8,11 +8,11 @@ pub mod error;
 mod ping;
 pub mod pull;
 pub mod pusher;
-pub mod reference;
 pub mod shared;
 mod tls;
 mod transport;
 
+pub use crate::image::reference;
 pub use client::{Client, ClientOptions, Scope};
 pub use error::RegistryError;
 pub use reference::{Reference, ReferenceError, Repository};
