@@ -26,6 +26,7 @@ pub mod build;
 pub mod ci;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod env;
 pub mod gobinary;
 pub mod goquote;

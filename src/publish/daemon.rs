@@ -5,10 +5,10 @@
 use async_trait::async_trait;
 
 use super::blobs::BlobFiles;
-use super::docker_api::DockerApi;
 use super::tarball::{LoadArchive, select_image};
 use super::{PublishError, Published, Publisher};
 use crate::build::Built;
+use crate::daemon::DockerApi;
 use crate::image::Platform;
 use crate::image::platform::go_architecture;
 

@@ -8,7 +8,6 @@
 pub mod archive;
 pub mod blobs;
 pub mod daemon;
-pub mod docker_api;
 pub mod kind;
 pub mod layout;
 pub mod multi;
