@@ -14,5 +14,5 @@ mod transport;
 
 pub use crate::image::reference;
 pub use client::{Client, ClientOptions, Scope};
-pub use error::RegistryError;
+pub use error::{ErrorKind, RegistryError};
 pub use reference::{Reference, ReferenceError, Repository};
