@@ -184,7 +184,8 @@ impl GoBuilder {
                     attachments: Vec::new(),
                 })
             }
-            BaseRoot::Index { manifest, digest, children } => {
+            BaseRoot::Index(index) => {
+                let (manifest, digest) = (&index.manifest, &index.digest);
                 let mut matches = Vec::new();
                 for descriptor in &manifest.manifests {
                     if !media_type::is_image_manifest(&descriptor.media_type) {
@@ -220,15 +221,11 @@ impl GoBuilder {
                         available: if available.is_empty() { "none".into() } else { available.join(", ") },
                     });
                 }
-                let fetch = |descriptor: Descriptor| {
-                    let children = children.clone();
-                    let name = base.name.clone();
-                    async move {
-                        children.image(&descriptor).await.map_err(|message| BuildError::Base {
-                            import_path: import_path.to_string(),
-                            message: format!("`{name}`: {message}"),
-                        })
-                    }
+                let fetch = |descriptor: Descriptor| async move {
+                    index.image(&descriptor).await.map_err(|source| BuildError::Base {
+                        import_path: import_path.to_string(),
+                        source: Box::new(source),
+                    })
                 };
                 if let [(descriptor, platform)] = matches.as_slice() {
                     let child = fetch(descriptor.clone()).await?;
@@ -490,7 +487,7 @@ impl Builder for GoBuilder {
             .base
             .base(import_path)
             .await
-            .map_err(|message| BuildError::Base { import_path: import_path.to_string(), message })?;
+            .map_err(|source| BuildError::Base { import_path: import_path.to_string(), source: Box::new(source) })?;
         Ok(Arc::new(self.build_on(&resolved, base).await?))
     }
 }

@@ -90,6 +90,7 @@ pub fn make_builder(
         settings.platforms.clone(),
         cache.blobs().to_owned(),
         Some(Arc::new(registries)),
+        environment.non_empty(env::DOCKER_HOST).map(str::to_owned),
     ));
     let now = settings.creation_time.unwrap_or_else(|| {
         let seconds =

@@ -1,5 +1,6 @@
-//! Registries: references, authentication, the HTTP client, the pusher and base-image pulls.
-//! Depends on `image` (and implements the `base` and `publish` seams that need a registry).
+//! Registries (ggcr's `remote`): authentication, the HTTP client, reading images and indexes,
+//! and the pusher. Depends only on `image` (references live there, re-exported here); the
+//! adapters that put a registry behind the `base` and `publish` seams live in those modules.
 
 pub mod api;
 pub mod auth;
@@ -9,6 +10,8 @@ mod ping;
 pub mod pull;
 pub mod pusher;
 pub mod shared;
+#[cfg(test)]
+pub mod test_server;
 mod tls;
 mod transport;
 
