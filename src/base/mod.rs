@@ -4,6 +4,7 @@
 //! once per run, however many import paths use it.
 
 pub mod builtin;
+pub mod daemon;
 pub mod registry;
 pub mod zip;
 
@@ -85,6 +86,9 @@ impl Selector {
 
     /// A base named by reference: from the daemon for `ko.local/...`, else from a registry.
     async fn fetch(&self, reference: &Reference) -> Result<Base, BaseError> {
+        if reference.repository.registry() == daemon::LOCAL_DOMAIN {
+            return daemon::base(self.docker_host.as_deref(), reference, &self.blobs).await;
+        }
         match &self.registry {
             Some(registry) => registry::base(registry.as_ref(), reference).await,
             None => Err(BaseError::NoRegistry { base: reference.to_string() }),

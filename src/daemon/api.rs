@@ -68,14 +68,20 @@ impl DockerApi {
         &self.host
     }
 
+    /// Send a request; `purpose` says what for in errors (`to read `ko.local/app``).
     async fn send(
         &self,
+        purpose: &str,
         method: &str,
         path: &str,
         content_type: Option<&str>,
         body: BoxBody,
     ) -> Result<hyper::Response<Incoming>, DaemonError> {
-        let unreachable = |message: String| DaemonError::Unreachable { host: self.host.clone(), message };
+        let unreachable = |message: String| DaemonError::Unreachable {
+            host: self.host.clone(),
+            purpose: purpose.to_owned(),
+            message,
+        };
         let mut request =
             hyper::Request::builder().method(method).uri(format!("/v1.41{path}")).header("Host", "docker");
         if let Some(content_type) = content_type {
@@ -98,18 +104,19 @@ impl DockerApi {
     /// A request whose (small) reply is read whole.
     async fn call(
         &self,
+        purpose: &str,
         method: &str,
         path: &str,
         content_type: Option<&str>,
         body: BoxBody,
     ) -> Result<(u16, Vec<u8>), DaemonError> {
-        let response = self.send(method, path, content_type, body).await?;
+        let response = self.send(purpose, method, path, content_type, body).await?;
         let status = response.status().as_u16();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|error| DaemonError::Unreachable { host: self.host.clone(), message: error.to_string() })?;
+        let body = response.into_body().collect().await.map_err(|error| DaemonError::Unreachable {
+            host: self.host.clone(),
+            purpose: purpose.to_owned(),
+            message: error.to_string(),
+        })?;
         Ok((status, body.to_bytes().to_vec()))
     }
 
@@ -119,7 +126,7 @@ impl DockerApi {
 
     /// The daemon's platform (`linux`, `amd64`).
     pub async fn platform(&self) -> Result<(String, String), DaemonError> {
-        let (status, body) = self.call("GET", "/version", None, empty()).await?;
+        let (status, body) = self.call("to ask its platform", "GET", "/version", None, empty()).await?;
         if status != 200 {
             return Err(self.refused("/version", status, &body));
         }
@@ -134,7 +141,8 @@ impl DockerApi {
 
     /// `docker image inspect NAME`.
     pub async fn inspect(&self, name: &str) -> Result<ImageInspect, DaemonError> {
-        let (status, body) = self.call("GET", &format!("/images/{name}/json"), None, empty()).await?;
+        let (status, body) =
+            self.call(&format!("to read `{name}`"), "GET", &format!("/images/{name}/json"), None, empty()).await?;
         match status {
             200 => serde_json::from_slice(&body).map_err(|error| DaemonError::Protocol {
                 host: self.host.clone(),
@@ -148,7 +156,8 @@ impl DockerApi {
 
     /// `docker save NAME > destination`, streamed to the file.
     pub async fn save(&self, name: &str, destination: &Path) -> Result<(), DaemonError> {
-        let response = self.send("GET", &format!("/images/{name}/get"), None, empty()).await?;
+        let response =
+            self.send(&format!("to read `{name}`"), "GET", &format!("/images/{name}/get"), None, empty()).await?;
         let status = response.status().as_u16();
         if status != 200 {
             let body = response.into_body().collect().await.map(|body| body.to_bytes()).unwrap_or_default();
@@ -163,7 +172,8 @@ impl DockerApi {
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|error| DaemonError::Unreachable {
                 host: self.host.clone(),
-                message: format!("the archive of `{name}` was cut short: {error}"),
+                purpose: format!("to read `{name}`"),
+                message: format!("the archive was cut short: {error}"),
             })?;
             if let Ok(data) = frame.into_data() {
                 file.write_all(&data).await.map_err(io)?;
@@ -179,7 +189,8 @@ impl DockerApi {
             .map_err(|error| DaemonError::Io { path: archive.to_owned(), source: error })?;
         let stream = ReaderStream::with_capacity(file, 1 << 20).map_ok(Frame::data);
         let body = BodyExt::boxed(StreamBody::new(stream));
-        let (status, reply) = self.call("POST", "/images/load?quiet=1", Some("application/x-tar"), body).await?;
+        let (status, reply) =
+            self.call("to load the image", "POST", "/images/load?quiet=1", Some("application/x-tar"), body).await?;
         let text = String::from_utf8_lossy(&reply);
         if status != 200 || text.contains("\"errorDetail\"") || text.contains("\"error\"") {
             return Err(DaemonError::Refused {

@@ -4,6 +4,8 @@
 //! [`ErrorKind`]).
 
 pub mod api;
+pub mod archive;
+pub mod image;
 
 use std::path::PathBuf;
 
@@ -15,8 +17,8 @@ use crate::registry::ErrorKind;
 pub enum DaemonError {
     #[error("DOCKER_HOST `{host}` is not supported: use `unix:///path/to.sock` or `tcp://host:port`")]
     Host { host: String },
-    #[error("cannot reach the Docker daemon at `{host}`: {message}; is it running? (DOCKER_HOST)")]
-    Unreachable { host: String, message: String },
+    #[error("cannot reach the Docker daemon at `{host}` {purpose}: {message}; is it running? (DOCKER_HOST)")]
+    Unreachable { host: String, purpose: String, message: String },
     #[error("the Docker daemon at `{host}` refused {what} ({status}): {message}")]
     Refused { host: String, what: String, status: u16, message: String },
     #[error(

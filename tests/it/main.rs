@@ -4,6 +4,7 @@
 
 mod build_local;
 mod cache;
+mod daemon_base;
 mod names;
 mod outputs;
 mod platforms;
