@@ -1,7 +1,7 @@
 //! The seam through which builds get their base image: a name (as the user wrote it) and either
 //! one image or an index whose children are fetched on demand ([`ImageOrIndex`]).
-//! Implementations live in [`crate::base`]; builds never know where a base comes from, only
-//! what kind of failure getting it was ([`BaseError::kind`]).
+//! Implementations live in `base` (above `build`): builds never know where a base comes from,
+//! only what kind of failure getting it was ([`BaseError::kind`]).
 
 use async_trait::async_trait;
 
