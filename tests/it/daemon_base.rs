@@ -36,9 +36,21 @@ fn app() -> Workspace {
     Workspace::module("onbase", &[("main.go", APP)])
 }
 
-/// Load `examples/hello` into the daemon as `ko.local/<hello>:<unique tag>`; its name and the
-/// daemon's diffIDs for it.
-fn load_base() -> (String, Vec<String>) {
+/// An image in the daemon, removed when the test ends.
+struct Loaded {
+    name: String,
+    layers: Vec<String>,
+}
+
+impl Drop for Loaded {
+    fn drop(&mut self) {
+        let _ = command("docker").args(["rmi", &self.name]).env("DOCKER_HOST", docker_host()).output();
+    }
+}
+
+/// Load `examples/hello` into the daemon as `ko.local/<hello>:<unique tag>`, with the daemon's
+/// diffIDs for it.
+fn load_base() -> Loaded {
     let tag = unique("base");
     let workspace = hello();
     let mut build = workspace.rko(&["build", "--local", "-t", &tag, "."]);
@@ -47,7 +59,7 @@ fn load_base() -> (String, Vec<String>) {
     let mut inspect = command("docker");
     inspect.args(["image", "inspect", "--format", "{{json .RootFS.Layers}}", &name]).env("DOCKER_HOST", docker_host());
     let layers = serde_json::from_str(run(&mut inspect).success().trim()).expect("RootFS.Layers is JSON");
-    (name, layers)
+    Loaded { name, layers }
 }
 
 fn pushed(workspace: &Workspace, base: &str, arguments: &[&str]) -> String {
@@ -64,9 +76,10 @@ fn pushed(workspace: &Workspace, base: &str, arguments: &[&str]) -> String {
 
 #[test]
 fn a_ko_local_base_comes_from_the_daemon_and_runs() {
-    let (base, base_layers) = load_base();
+    let loaded = load_base();
+    let (base, base_layers) = (&loaded.name, &loaded.layers);
     let workspace = app();
-    let reference = pushed(&workspace, &base, &[]);
+    let reference = pushed(&workspace, base, &[]);
 
     let manifest: serde_json::Value = serde_json::from_str(&crane(&["manifest", &reference])).unwrap();
     assert_eq!(manifest["mediaType"], "application/vnd.docker.distribution.manifest.v2+json", "{manifest}");
@@ -89,13 +102,14 @@ fn a_ko_local_base_comes_from_the_daemon_and_runs() {
     // The same bytes from a cold cache (and again from the warm one).
     let digest = reference.rsplit_once('@').unwrap().1.to_owned();
     let cold = Workspace::copy_from(workspace.path());
-    assert!(pushed(&cold, &base, &[]).ends_with(&digest));
-    assert!(pushed(&workspace, &base, &[]).ends_with(&digest));
+    assert!(pushed(&cold, base, &[]).ends_with(&digest));
+    assert!(pushed(&workspace, base, &[]).ends_with(&digest));
 }
 
 #[test]
 fn overrides_and_platform_requests_with_a_ko_local_base() {
-    let (base, base_layers) = load_base();
+    let loaded = load_base();
+    let (base, base_layers) = (&loaded.name, &loaded.layers);
     let workspace = app();
     workspace.write(".ko.yaml", &format!("baseImageOverrides:\n  example.com/onbase: {base}\n"));
     let layout = workspace.path().join("layout");
@@ -110,7 +124,7 @@ fn overrides_and_platform_requests_with_a_ko_local_base() {
     assert_eq!(image.manifest["layers"].as_array().unwrap().len(), base_layers.len() + 2);
 
     // A daemon holds one platform per name: asking for more builds that one (as ko does) ...
-    let reference = pushed(&workspace, &base, &["--platform=linux/amd64,linux/arm64"]);
+    let reference = pushed(&workspace, base, &["--platform=linux/amd64,linux/arm64"]);
     let manifest: serde_json::Value = serde_json::from_str(&crane(&["manifest", &reference])).unwrap();
     assert_eq!(manifest["mediaType"], "application/vnd.docker.distribution.manifest.v2+json", "{manifest}");
     // ... and asking for only others is an error naming the base's platform.
@@ -118,7 +132,7 @@ fn overrides_and_platform_requests_with_a_ko_local_base() {
         &workspace,
         &["build", "--push=false", "--platform=linux/arm64", "."],
         &[("DOCKER_HOST", &docker_host())],
-        &[&base, "linux/amd64"],
+        &[base, "linux/amd64"],
     );
 }
 
