@@ -12,13 +12,14 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::zip;
-use crate::build::{Base, BaseChildren, BaseRoot, BaseSource, ImportPath};
+use crate::build::{Base, BaseError, BaseSource, ImportPath};
 use crate::image::config::{Config, History, RootFs};
 use crate::image::gotime::Time;
 use crate::image::layer::{Compression, LayerWriter};
 use crate::image::tar::Header;
 use crate::image::{
-    BlobSource, ConfigFile, Descriptor, Digest, Image, IndexManifest, Layer, Manifest, Platform, gojson, media_type,
+    BlobSource, ChildImages, ConfigFile, Descriptor, Digest, Image, ImageOrIndex, IndexManifest, Layer, LazyIndex,
+    Manifest, Platform, gojson, media_type,
 };
 
 /// The name users give (`defaultBaseImage: builtin`) and the `base.name` annotation it gets.
@@ -165,14 +166,8 @@ impl SyntheticBase {
     }
 
     pub fn base(self: &Arc<Self>) -> Base {
-        Base {
-            name: self.name.to_owned(),
-            root: BaseRoot::Index {
-                manifest: Box::new(self.manifest.clone()),
-                digest: self.digest.clone(),
-                children: self.clone(),
-            },
-        }
+        let index = LazyIndex::new(self.manifest.clone(), self.digest.clone(), self.clone());
+        Base { name: self.name.to_owned(), root: ImageOrIndex::Index(index) }
     }
 
     pub fn digest(&self) -> &Digest {
@@ -181,18 +176,20 @@ impl SyntheticBase {
 }
 
 #[async_trait]
-impl BaseChildren for SyntheticBase {
-    async fn image(&self, descriptor: &Descriptor) -> Result<Arc<Image>, String> {
+impl ChildImages for SyntheticBase {
+    type Error = BaseError;
+
+    async fn image(&self, descriptor: &Descriptor) -> Result<Arc<Image>, BaseError> {
         self.images
             .get(&descriptor.digest)
             .cloned()
-            .ok_or_else(|| format!("no image `{}` in the {} base", descriptor.digest, self.name))
+            .ok_or_else(|| BaseError::MissingChild { base: self.name.to_owned(), digest: descriptor.digest.clone() })
     }
 }
 
 #[async_trait]
 impl BaseSource for Arc<SyntheticBase> {
-    async fn base(&self, _: &ImportPath) -> Result<Base, String> {
+    async fn base(&self, _: &ImportPath) -> Result<Base, BaseError> {
         Ok(SyntheticBase::base(self))
     }
 }

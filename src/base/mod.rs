@@ -1,25 +1,25 @@
-//! Base images behind the build's `BaseSource` seam: the built-in static base, `scratch`, and
-//! (through `registry`) any registry image or index, chosen per import path.
+//! Base images behind the build's `BaseSource` seam (which `build` defines): the built-in
+//! static base, `scratch`, `ko.local/...` images from the Docker daemon and, through a
+//! [`RegistryBases`], any registry image or index, chosen per import path. Each base is fetched
+//! once per run, however many import paths use it.
 
 pub mod builtin;
+pub mod daemon;
+pub mod registry;
 pub mod zip;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use tokio::sync::OnceCell;
 
-use crate::build::{Base, BaseSource, ImportPath, PlatformRequest};
+use crate::build::{Base, BaseError, BaseSource, ImportPath, PlatformRequest};
 use crate::image::Platform;
+use crate::image::reference::Reference;
 use builtin::{BUILTIN_NAME, SCRATCH_NAME, SyntheticBase};
-
-/// Fetches bases that name a registry image (implemented in `registry`).
-#[async_trait]
-pub trait RegistryBases: Send + Sync {
-    async fn base(&self, reference: &str) -> Result<Base, String>;
-}
+pub use registry::RegistryBases;
 
 /// Picks each import path's base: `baseImageOverrides`, else the default; `builtin` and
 /// `scratch` are made locally, anything else comes from a registry.
@@ -31,8 +31,12 @@ pub struct Selector {
     pub overrides: BTreeMap<String, String>,
     pub blobs: PathBuf,
     pub registry: Option<Arc<dyn RegistryBases>>,
+    /// `DOCKER_HOST`, for `ko.local/...` bases.
+    pub docker_host: Option<String>,
     builtin: OnceCell<Arc<SyntheticBase>>,
     scratch: OnceCell<Arc<SyntheticBase>>,
+    /// Registry and daemon bases by the name the user gave.
+    fetched: Mutex<HashMap<String, Arc<OnceCell<Base>>>>,
 }
 
 impl Selector {
@@ -42,13 +46,24 @@ impl Selector {
         platforms: PlatformRequest,
         blobs: PathBuf,
         registry: Option<Arc<dyn RegistryBases>>,
+        docker_host: Option<String>,
     ) -> Selector {
-        Selector { default, overrides, platforms, blobs, registry, builtin: OnceCell::new(), scratch: OnceCell::new() }
+        Selector {
+            default,
+            overrides,
+            platforms,
+            blobs,
+            registry,
+            docker_host,
+            builtin: OnceCell::new(),
+            scratch: OnceCell::new(),
+            fetched: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The platforms a synthetic base provides: the requested ones, or its standard list for
     /// `all`; the built-in base is Linux only.
-    fn synthetic_platforms(&self, name: &str) -> Result<Vec<Platform>, String> {
+    fn synthetic_platforms(&self, name: &str) -> Result<Vec<Platform>, BaseError> {
         let platforms = match &self.platforms {
             PlatformRequest::All => builtin::platforms(),
             PlatformRequest::List(list) => {
@@ -64,11 +79,20 @@ impl Selector {
         if name == BUILTIN_NAME
             && let Some(platform) = platforms.iter().find(|platform| platform.os != "linux")
         {
-            return Err(format!(
-                "the built-in base image is for Linux, not `{platform}`; set KO_DEFAULTBASEIMAGE (or defaultBaseImage) to a base for that OS"
-            ));
+            return Err(BaseError::BuiltinPlatform { platform: platform.to_string() });
         }
         Ok(platforms)
+    }
+
+    /// A base named by reference: from the daemon for `ko.local/...`, else from a registry.
+    async fn fetch(&self, reference: &Reference) -> Result<Base, BaseError> {
+        if reference.repository.registry() == daemon::LOCAL_DOMAIN {
+            return daemon::base(self.docker_host.as_deref(), reference, &self.blobs).await;
+        }
+        match &self.registry {
+            Some(registry) => registry::base(registry.as_ref(), reference).await,
+            None => Err(BaseError::NoRegistry { base: reference.to_string() }),
+        }
     }
 
     /// The base name for an import path.
@@ -79,7 +103,7 @@ impl Selector {
 
 #[async_trait]
 impl BaseSource for Selector {
-    async fn base(&self, import_path: &ImportPath) -> Result<Base, String> {
+    async fn base(&self, import_path: &ImportPath) -> Result<Base, BaseError> {
         let name = self.name_for(import_path).to_owned();
         match name.as_str() {
             BUILTIN_NAME => {
@@ -88,10 +112,11 @@ impl BaseSource for Selector {
                 let base = self
                     .builtin
                     .get_or_try_init(|| async move {
+                        let path = blobs.display().to_string();
                         tokio::task::spawn_blocking(move || SyntheticBase::builtin(&blobs, platforms).map(Arc::new))
                             .await
-                            .map_err(|error| error.to_string())?
-                            .map_err(|error| format!("cannot write the built-in base into the cache: {error}"))
+                            .map_err(|error| BaseError::Task(error.to_string()))?
+                            .map_err(|source| BaseError::Cache { path, source })
                     })
                     .await?;
                 Ok(base.base())
@@ -100,10 +125,14 @@ impl BaseSource for Selector {
                 let platforms = self.synthetic_platforms(SCRATCH_NAME)?;
                 Ok(self.scratch.get_or_init(|| async { Arc::new(SyntheticBase::scratch(platforms)) }).await.base())
             }
-            reference => match &self.registry {
-                Some(registry) => registry.base(reference).await,
-                None => Err(format!("base image `{reference}` needs a registry, and no registry client is configured")),
-            },
+            text => {
+                let reference = Reference::parse(text)?;
+                let cell = match self.fetched.lock() {
+                    Ok(mut fetched) => fetched.entry(name.clone()).or_default().clone(),
+                    Err(_) => Arc::default(),
+                };
+                cell.get_or_try_init(|| self.fetch(&reference)).await.cloned()
+            }
         }
     }
 }

@@ -153,14 +153,14 @@ impl GoBuilder {
         let builds = selected.into_iter().map(|Selected { platform, entry }| async move {
             let base_image = match (&base.root, &entry) {
                 (BaseRoot::Image(image), _) => image.with_annotations(&base_annotations(image.digest().as_str())),
-                (BaseRoot::Index { children, .. }, Some(descriptor)) => {
-                    let child = children.image(descriptor).await.map_err(|message| BuildError::Base {
+                (BaseRoot::Index(index), Some(descriptor)) => {
+                    let child = index.image(descriptor).await.map_err(|source| BuildError::Base {
                         import_path: import_path.to_string(),
-                        message: format!("`{}`: {message}", base.name),
+                        source: Box::new(source),
                     })?;
                     child.with_annotations(&base_annotations(descriptor.digest.as_str()))
                 }
-                (BaseRoot::Index { .. }, None) => {
+                (BaseRoot::Index(_), None) => {
                     return Err(BuildError::Task("an index base's platform has no index entry".into()));
                 }
             };
@@ -169,7 +169,7 @@ impl GoBuilder {
         });
         let mut results = try_join_all(builds).await?;
         let (manifest, digest) = match &base.root {
-            BaseRoot::Index { manifest, digest, .. } if results.len() > 1 => (manifest, digest),
+            BaseRoot::Index(index) if results.len() > 1 => (&index.manifest, &index.digest),
             _ => {
                 let Some((_, image, record)) = results.pop() else {
                     return Err(BuildError::Task("no platform was built".into()));
@@ -419,7 +419,7 @@ impl Builder for GoBuilder {
             .base
             .base(import_path)
             .await
-            .map_err(|message| BuildError::Base { import_path: import_path.to_string(), message })?;
+            .map_err(|source| BuildError::Base { import_path: import_path.to_string(), source: Box::new(source) })?;
         Ok(Arc::new(self.build_on(&resolved, base).await?))
     }
 }

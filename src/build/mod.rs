@@ -24,7 +24,7 @@ use crate::gobinary::BuildInfo;
 pub use crate::image::referrer::Attachment;
 use crate::image::{Artifact, Digest, Platform};
 
-pub use base::{Base, BaseChildren, BaseRoot, BaseSource};
+pub use base::{Base, BaseError, BaseRoot, BaseSource};
 pub use gobuilder::{GoBuilder, GoBuilderOptions};
 pub use platforms::PlatformRequest;
 
@@ -88,8 +88,8 @@ pub enum BuildError {
     Capabilities(#[from] capabilities::CapabilityError),
     #[error(transparent)]
     Image(#[from] crate::image::artifact::ImageError),
-    #[error("cannot use the base image for `{import_path}`: {message}")]
-    Base { import_path: String, message: String },
+    #[error("cannot use the base image for `{import_path}`")]
+    Base { import_path: String, source: Box<BaseError> },
     #[error(
         "base image `{base}` is for `{base_platform}`, which does not match the requested platform(s) `{requested}`; pick a matching `--platform` or another base"
     )]
@@ -112,6 +112,31 @@ pub enum BuildError {
     Output { path: PathBuf, message: String },
     #[error("build task failed: {0}")]
     Task(String),
+}
+
+impl BuildError {
+    /// What kind of failure this is; a base image's registry or daemon error passes its own on.
+    pub fn kind(&self) -> crate::registry::ErrorKind {
+        use crate::registry::ErrorKind;
+        match self {
+            BuildError::Base { source, .. } => source.kind(),
+            BuildError::Layer(layers::LayerError::Read(..) | layers::LayerError::Write(..))
+            | BuildError::Go(go::GoError::Spawn { .. })
+            | BuildError::Cache { .. }
+            | BuildError::Output { .. }
+            | BuildError::Task(_) => ErrorKind::Local,
+            BuildError::Package(_)
+            | BuildError::Go(_)
+            | BuildError::Layer(_)
+            | BuildError::Capabilities(_)
+            | BuildError::Image(_)
+            | BuildError::PlatformMismatch { .. }
+            | BuildError::NoMatchingPlatform { .. }
+            | BuildError::NestedIndex { .. }
+            | BuildError::Compression { .. }
+            | BuildError::Template { .. } => ErrorKind::Invalid,
+        }
+    }
 }
 
 /// Builds import paths into artifacts.

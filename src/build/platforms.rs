@@ -52,7 +52,8 @@ pub fn select(base: &Base, request: &PlatformRequest) -> Result<Vec<Selected>, B
             }
             Ok(vec![Selected { platform, entry: None }])
         }
-        BaseRoot::Index { manifest, .. } => {
+        BaseRoot::Index(index) => {
+            let manifest = &index.manifest;
             let mut selected = Vec::new();
             for descriptor in &manifest.manifests {
                 if !media_type::is_image_manifest(&descriptor.media_type) {
@@ -101,15 +102,17 @@ mod tests {
     use async_trait::async_trait;
 
     use super::*;
-    use crate::build::BaseChildren;
+    use crate::build::BaseError;
+    use crate::image::lazy_index::{ChildImages, LazyIndex};
     use crate::image::{Digest, Image, IndexManifest};
 
     struct NoChildren;
 
     #[async_trait]
-    impl BaseChildren for NoChildren {
-        async fn image(&self, _: &Descriptor) -> Result<Arc<Image>, String> {
-            Err("not needed".into())
+    impl ChildImages for NoChildren {
+        type Error = BaseError;
+        async fn image(&self, _: &Descriptor) -> Result<Arc<Image>, BaseError> {
+            Err(BaseError::Task("not needed".into()))
         }
     }
 
@@ -124,11 +127,11 @@ mod tests {
             .collect();
         Base {
             name: "base".into(),
-            root: BaseRoot::Index {
-                manifest: Box::new(IndexManifest::new(media_type::OCI_INDEX, manifests)),
-                digest: Digest::of(b"index"),
-                children: Arc::new(NoChildren),
-            },
+            root: BaseRoot::Index(LazyIndex::new(
+                IndexManifest::new(media_type::OCI_INDEX, manifests),
+                Digest::of(b"index"),
+                Arc::new(NoChildren),
+            )),
         }
     }
 

@@ -18,8 +18,8 @@ use crate::env::{self, Environment};
 use crate::image::Platform;
 use crate::image::gotime::Time;
 use crate::image::layer::Compression;
+use crate::image::reference::{Reference, ReferenceError, Repository, valid_tag};
 use crate::publish::{Namer, NamingStyle};
-use crate::registry::reference::{Reference, ReferenceError, Repository, valid_tag};
 use crate::sbom::{self, SbomFormat};
 
 /// Everything a build needs to know.

@@ -15,12 +15,12 @@ use crate::build::assemble::ImageSettings;
 use crate::build::gobuilder::{GoBuilder, GoBuilderOptions};
 use crate::build::{Builder, ImportPath, PlatformRequest, Progress};
 use crate::cache::Cache;
+use crate::daemon::DockerApi;
 use crate::env::{self, Environment};
 use crate::image::Platform;
 use crate::image::gotime::Time;
 use crate::publish::blobs::{BlobFiles, RemoteBlobs};
 use crate::publish::daemon::DaemonPublisher;
-use crate::publish::docker_api::DockerApi;
 use crate::publish::kind::KindPublisher;
 use crate::publish::layout::LayoutPublisher;
 use crate::publish::multi::MultiPublisher;
@@ -90,6 +90,7 @@ pub fn make_builder(
         settings.platforms.clone(),
         cache.blobs().to_owned(),
         Some(Arc::new(registries)),
+        environment.non_empty(env::DOCKER_HOST).map(str::to_owned),
     ));
     let now = settings.creation_time.unwrap_or_else(|| {
         let seconds =

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -169,21 +169,15 @@ fn unlist(path: &Path) {
 /// Streams tar entries through both hashes and the compressor into a temporary file in
 /// `directory`.
 pub struct LayerWriter {
-    tar: TarWriter<HashingWriter<Box<dyn Encoder>>>,
+    tar: TarWriter<Uncompressed>,
     temporary: Partial,
 }
 
 impl LayerWriter {
     /// Start a layer in `directory` (which must exist).
     pub fn create(directory: &Path, compression: Compression) -> io::Result<LayerWriter> {
-        let (file, temporary) = Partial::create(directory)?;
-        let sink = HashingWriter::new(BufWriter::with_capacity(1 << 16, file));
-        let encoder: Box<dyn Encoder> = match compression {
-            Compression::Gzip(level) => Box::new(ParallelGzEncoder::new(sink, level)?),
-            Compression::GzipStream(level) => Box::new(GzEncoder::new(sink, flate2::Compression::new(level))),
-            Compression::Zstd(level) => Box::new(zstd::stream::write::Encoder::new(sink, level)?),
-        };
-        Ok(LayerWriter { tar: TarWriter::new(HashingWriter::new(encoder)), temporary })
+        let (uncompressed, temporary) = open(directory, compression)?;
+        Ok(LayerWriter { tar: TarWriter::new(uncompressed), temporary })
     }
 
     pub fn tar(&mut self) -> &mut TarWriter<impl Write> {
@@ -193,17 +187,46 @@ impl LayerWriter {
     /// Close the archive and move the blob to `<blobs>/<hex digest>` (atomic rename; an
     /// existing blob with that digest is identical by construction).
     pub fn finish(self, blobs: &Path) -> io::Result<(WrittenLayer, PathBuf)> {
-        let uncompressed = self.tar.finish()?;
-        let (diff_id, uncompressed_size, encoder) = uncompressed.finish();
-        let compressed = encoder.finish_stream()?;
-        let (digest, size, buffered) = compressed.finish();
-        let file = buffered.into_inner().map_err(io::IntoInnerError::into_error)?;
-        drop(file);
-        set_readable(&self.temporary.path)?;
-        let path = blobs.join(digest.hex());
-        self.temporary.persist(&path)?;
-        Ok((WrittenLayer { digest, size, diff_id, uncompressed_size }, path))
+        close(self.tar.finish()?, self.temporary, blobs)
     }
+}
+
+/// Compress an existing uncompressed layer (a tar stream, e.g. from `docker save`) into
+/// `<blobs>/<hex digest>`, hashing both sides in the same pass.
+pub fn compress(
+    mut uncompressed: impl Read,
+    blobs: &Path,
+    compression: Compression,
+) -> io::Result<(WrittenLayer, PathBuf)> {
+    let (mut writer, temporary) = open(blobs, compression)?;
+    io::copy(&mut uncompressed, &mut writer)?;
+    close(writer, temporary, blobs)
+}
+
+type Uncompressed = HashingWriter<Box<dyn Encoder>>;
+
+/// The diffID hash in front of the compressor in front of the digest hash and a temporary file.
+fn open(directory: &Path, compression: Compression) -> io::Result<(Uncompressed, Partial)> {
+    let (file, temporary) = Partial::create(directory)?;
+    let sink = HashingWriter::new(BufWriter::with_capacity(1 << 16, file));
+    let encoder: Box<dyn Encoder> = match compression {
+        Compression::Gzip(level) => Box::new(ParallelGzEncoder::new(sink, level)?),
+        Compression::GzipStream(level) => Box::new(GzEncoder::new(sink, flate2::Compression::new(level))),
+        Compression::Zstd(level) => Box::new(zstd::stream::write::Encoder::new(sink, level)?),
+    };
+    Ok((HashingWriter::new(encoder), temporary))
+}
+
+fn close(uncompressed: Uncompressed, temporary: Partial, blobs: &Path) -> io::Result<(WrittenLayer, PathBuf)> {
+    let (diff_id, uncompressed_size, encoder) = uncompressed.finish();
+    let compressed = encoder.finish_stream()?;
+    let (digest, size, buffered) = compressed.finish();
+    let file = buffered.into_inner().map_err(io::IntoInnerError::into_error)?;
+    drop(file);
+    set_readable(&temporary.path)?;
+    let path = blobs.join(digest.hex());
+    temporary.persist(&path)?;
+    Ok((WrittenLayer { digest, size, diff_id, uncompressed_size }, path))
 }
 
 /// Blobs are shared content: readable by everyone, like files `docker save` or `crane` write.
@@ -214,8 +237,6 @@ pub fn set_readable(path: &Path) -> io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Read;
-
     use super::*;
     use crate::image::tar::Header;
 
@@ -250,6 +271,16 @@ mod tests {
         writer.finish(directory.path()).unwrap();
         assert!(!partial.exists());
         assert!(!PARTIAL_LAYERS.lock().unwrap().as_ref().unwrap().contains(&partial));
+    }
+
+    #[test]
+    fn compressing_an_existing_tar_gives_the_writer_s_bytes() {
+        let (written, compressed, directory) = write(Compression::Gzip(1));
+        let mut tar = Vec::new();
+        flate2::read::GzDecoder::new(&compressed[..]).read_to_end(&mut tar).unwrap();
+        let (again, path) = compress(&tar[..], directory.path(), Compression::Gzip(1)).unwrap();
+        assert_eq!(again, written);
+        assert_eq!(std::fs::read(path).unwrap(), compressed);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Getting a layer's bytes for local outputs (layout, tarball, archive): a cache file is
-//! hard-linked or copied, a registry blob is downloaded through [`RemoteBlobs`] and checked
-//! against its digest. Bytes stream from file to file; nothing is held in memory.
+//! hard-linked or copied, a registry blob is downloaded through [`RemoteBlobs`] (the run's
+//! shared registry client) and checked against its digest. Bytes stream from file to file;
+//! nothing is held in memory.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -9,13 +10,29 @@ use async_trait::async_trait;
 
 use super::PublishError;
 use crate::image::digest::digest_reader;
+use crate::image::reference::Repository;
 use crate::image::{BlobSource, Digest, Layer};
+use crate::registry::RegistryError;
+use crate::registry::shared::SharedClient;
 
-/// Downloads blobs from registries (implemented by `registry`).
+/// Downloads blobs from registries.
 #[async_trait]
 pub trait RemoteBlobs: Send + Sync {
     /// Stream blob `digest` of `repository` into `destination` (a new file).
-    async fn download(&self, repository: &str, digest: &Digest, destination: &Path) -> Result<(), String>;
+    async fn download(&self, repository: &Repository, digest: &Digest, destination: &Path)
+    -> Result<(), RegistryError>;
+}
+
+#[async_trait]
+impl RemoteBlobs for Arc<SharedClient> {
+    async fn download(
+        &self,
+        repository: &Repository,
+        digest: &Digest,
+        destination: &Path,
+    ) -> Result<(), RegistryError> {
+        self.client().await?.download_blob(repository, digest, destination).await
+    }
 }
 
 /// Resolves layer sources to local files.
@@ -54,7 +71,12 @@ impl BlobFiles {
                     .tempfile_in(directory)
                     .map_err(|e| error(e.to_string()))?
                     .into_temp_path();
-                remote.download(repository, digest, &temporary).await.map_err(error)?;
+                let parsed = Repository::parse(repository).map_err(|e| error(e.to_string()))?;
+                remote.download(&parsed, digest, &temporary).await.map_err(|source| PublishError::Download {
+                    digest: digest.clone(),
+                    repository: repository.clone(),
+                    source: Box::new(source),
+                })?;
                 let check_path = temporary.to_path_buf();
                 let (actual, _) = tokio::task::spawn_blocking(move || digest_reader(std::fs::File::open(check_path)?))
                     .await
@@ -112,4 +134,35 @@ pub fn write_file(destination: &Path, bytes: &[u8]) -> Result<(), PublishError> 
     crate::image::layer::set_readable(temporary.path()).map_err(write)?;
     temporary.persist(destination).map_err(|error| write(error.error))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::{Descriptor, media_type};
+    use crate::registry::ErrorKind;
+    use crate::registry::test_server::{TestRegistry, options};
+
+    #[tokio::test]
+    async fn download_errors_keep_the_registry_s_kind() {
+        let registry = TestRegistry::start().await;
+        let directory = tempfile::tempdir().unwrap();
+        let blobs = BlobFiles {
+            remote: Some(Arc::new(Arc::new(SharedClient::new(options())))),
+            download_directory: Some(directory.path().to_owned()),
+        };
+        for (repository, kind) in
+            [("denied/app", ErrorKind::Denied), ("busy/app", ErrorKind::Transient), ("private/app", ErrorKind::Auth)]
+        {
+            let layer = Layer {
+                descriptor: Descriptor::new(media_type::OCI_LAYER_GZIP, 5, Digest::of(b"layer")),
+                diff_id: Digest::of(b"tar"),
+                source: BlobSource::Registry { repository: format!("{}/{repository}", registry.address) },
+            };
+            let error = blobs.file(&layer).await.expect_err(repository);
+            assert_eq!(error.kind(), kind, "{repository}: {error}");
+            assert!(error.to_string().contains(repository), "{error}");
+        }
+        assert_eq!(std::fs::read_dir(directory.path()).unwrap().count(), 0, "no partial download is left");
+    }
 }

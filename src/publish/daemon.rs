@@ -5,10 +5,10 @@
 use async_trait::async_trait;
 
 use super::blobs::BlobFiles;
-use super::docker_api::DockerApi;
 use super::tarball::{LoadArchive, select_image};
 use super::{PublishError, Published, Publisher};
 use crate::build::Built;
+use crate::daemon::DockerApi;
 use crate::image::Platform;
 use crate::image::platform::go_architecture;
 
@@ -27,7 +27,7 @@ impl DaemonPublisher {
     async fn daemon_platform(&self) -> Result<&Platform, PublishError> {
         self.platform
             .get_or_try_init(|| async {
-                let (os, architecture) = self.api.platform().await.map_err(PublishError::Registry)?;
+                let (os, architecture) = self.api.platform().await?;
                 Ok(Platform::new(if os.is_empty() { "linux" } else { &os }, go_architecture(&architecture), ""))
             })
             .await
@@ -45,7 +45,7 @@ impl Publisher for DaemonPublisher {
             ))
         })?;
         let archive = LoadArchive::write(name.to_owned(), image, &self.tags, &self.blobs).await?;
-        self.api.load(&archive.path).await.map_err(PublishError::Registry)?;
+        self.api.load(&archive.path).await?;
         Ok(archive.published())
     }
 }

@@ -8,7 +8,6 @@
 pub mod archive;
 pub mod blobs;
 pub mod daemon;
-pub mod docker_api;
 pub mod kind;
 pub mod layout;
 pub mod multi;
@@ -20,8 +19,10 @@ pub mod tarball;
 use async_trait::async_trait;
 
 use crate::build::{Built, ImportPath};
+use crate::daemon::DaemonError;
 use crate::image::Digest;
 use crate::image::referrer::Attachment;
+use crate::registry::{ErrorKind, RegistryError};
 
 pub use namer::{Namer, NamingStyle};
 
@@ -87,10 +88,38 @@ pub enum PublishError {
     Write { path: std::path::PathBuf, message: String },
     #[error("cannot read blob `{digest}` from `{source_name}`: {message}")]
     Blob { digest: Digest, source_name: String, message: String },
+    #[error("cannot download blob `{digest}` from `{repository}`")]
+    Download { digest: Digest, repository: String, source: Box<RegistryError> },
     #[error("{0}")]
     Invalid(String),
-    #[error("{0}")]
-    Registry(String),
+    #[error(transparent)]
+    Registry(Box<RegistryError>),
+    #[error(transparent)]
+    Daemon(Box<DaemonError>),
+}
+
+impl From<RegistryError> for PublishError {
+    fn from(error: RegistryError) -> PublishError {
+        PublishError::Registry(Box::new(error))
+    }
+}
+
+impl From<DaemonError> for PublishError {
+    fn from(error: DaemonError) -> PublishError {
+        PublishError::Daemon(Box::new(error))
+    }
+}
+
+impl PublishError {
+    /// What kind of failure this is; registry and daemon errors pass their own on.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            PublishError::Write { .. } | PublishError::Blob { .. } => ErrorKind::Local,
+            PublishError::Invalid(_) => ErrorKind::Invalid,
+            PublishError::Download { source, .. } | PublishError::Registry(source) => source.kind(),
+            PublishError::Daemon(error) => error.kind(),
+        }
+    }
 }
 
 #[async_trait]

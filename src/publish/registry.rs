@@ -52,8 +52,7 @@ impl RegistryPublisher {
     async fn pusher(&self) -> Result<&Arc<Pusher>, PublishError> {
         self.pusher
             .get_or_try_init(|| async {
-                let client =
-                    self.registries.client().await.map_err(|error| PublishError::Registry(error.to_string()))?;
+                let client = self.registries.client().await?;
                 Ok(Arc::new(Pusher::new(client, self.jobs, self.stats.clone())))
             })
             .await
@@ -72,16 +71,15 @@ impl Publisher for RegistryPublisher {
         let repository = Repository::parse(name).map_err(|error| {
             PublishError::Invalid(format!("cannot push `{}`: {error}; check KO_DOCKER_REPO", built.import_path))
         })?;
-        let registry = |error: crate::registry::RegistryError| PublishError::Registry(error.to_string());
         let pusher = self.pusher().await?;
-        pusher.push_content(&repository, &built.artifact, &built.attachments).await.map_err(registry)?;
+        pusher.push_content(&repository, &built.artifact, &built.attachments).await?;
         let mut made = Vec::new();
         for attacher in &self.attachers {
             made.extend(attacher.attachments(name, built).await?);
         }
         let attachments: Vec<_> = built.attachments.iter().chain(&made).cloned().collect();
-        pusher.attach(&repository, &attachments).await.map_err(registry)?;
-        pusher.tag(&repository, &built.artifact, &self.tags).await.map_err(registry)?;
+        pusher.attach(&repository, &attachments).await?;
+        pusher.tag(&repository, &built.artifact, &self.tags).await?;
         let digest = built.artifact.digest().clone();
         let reference = match (self.tag_only, self.tags.as_slice()) {
             (true, [tag, ..]) => format!("{repository}:{tag}"),

@@ -97,6 +97,59 @@ pub enum RegistryError {
     Interrupted { registry: String, what: String, message: String },
 }
 
+/// What kind of failure an error is, so callers (exit codes, CI annotations, retries) can react
+/// without reading messages. Errors that wrap a registry error pass its kind on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// Credentials are missing, rejected or cannot be obtained (401, token and helper failures).
+    Auth,
+    /// The credentials work but lack permission (403).
+    Denied,
+    /// What was asked for does not exist (404, an image missing from the daemon).
+    NotFound,
+    /// Worth retrying later: unreachable hosts, dropped connections, 408, 429 and 5xx.
+    Transient,
+    /// Bad input or a bad answer: a malformed reference, manifest, archive or response.
+    Invalid,
+    /// A failure on this machine: files, the cache, certificates, docker config.
+    Local,
+}
+
+impl ErrorKind {
+    /// The kind an HTTP status means, when it is an error.
+    pub fn of_status(status: u16) -> ErrorKind {
+        match status {
+            401 => ErrorKind::Auth,
+            403 => ErrorKind::Denied,
+            404 => ErrorKind::NotFound,
+            408 | 429 | 500..=599 => ErrorKind::Transient,
+            _ => ErrorKind::Invalid,
+        }
+    }
+}
+
+impl RegistryError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            RegistryError::Unreachable { .. }
+            | RegistryError::Unavailable { .. }
+            | RegistryError::Interrupted { .. } => ErrorKind::Transient,
+            RegistryError::Unauthorized { .. }
+            | RegistryError::LoginRejected { .. }
+            | RegistryError::NoCredentials { .. }
+            | RegistryError::Token { .. }
+            | RegistryError::Helper { .. } => ErrorKind::Auth,
+            RegistryError::Denied { .. } => ErrorKind::Denied,
+            RegistryError::NotFound { .. } => ErrorKind::NotFound,
+            RegistryError::Refused { status, .. } => ErrorKind::of_status(*status),
+            RegistryError::Protocol { .. } | RegistryError::NoApi { .. } => ErrorKind::Invalid,
+            RegistryError::Config { .. } | RegistryError::Io { .. } | RegistryError::Certificate { .. } => {
+                ErrorKind::Local
+            }
+        }
+    }
+}
+
 fn codes_suffix(codes: &RegistryCodes) -> String {
     if codes.0.is_empty() { String::new() } else { format!(" {codes}") }
 }

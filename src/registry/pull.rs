@@ -1,82 +1,73 @@
-//! Base images from registries, behind the `base` seam: resolve a tag or digest, and for an
-//! index fetch only the children a build needs. Only manifests and configs are downloaded; layers
-//! stay in the registry as [`BlobSource::Registry`] until a local output needs their bytes.
+//! Reading what a reference points at (ggcr's `remote.Get`): resolve a tag or digest to an image
+//! or to an index whose children are fetched only when asked for. Only manifests and configs
+//! are downloaded; layers stay in the registry as [`BlobSource::Registry`] until something needs
+//! their bytes.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
 use super::client::Client;
+use super::error::RegistryError;
 use super::reference::{Reference, Repository};
-use crate::build::{Base, BaseChildren, BaseRoot};
-use crate::image::{BlobSource, Descriptor, Image, IndexManifest, media_type};
+use crate::image::{BlobSource, ChildImages, Descriptor, Image, ImageOrIndex, IndexManifest, LazyIndex, media_type};
 
-/// Pulls bases (and blobs for local outputs) from registries.
-pub struct RegistryPuller {
-    pub client: Arc<Client>,
+/// The image or index `reference` names.
+pub async fn get(client: &Arc<Client>, reference: &Reference) -> Result<ImageOrIndex<RegistryError>, RegistryError> {
+    let repository = &reference.repository;
+    let (bytes, media_type, digest) = client.get_manifest(repository, &reference.identifier()).await?;
+    let invalid = |message: String| RegistryError::Protocol {
+        registry: repository.registry().to_owned(),
+        what: format!("manifest `{reference}`"),
+        message,
+    };
+    if media_type::is_index(&media_type) {
+        let manifest: IndexManifest =
+            serde_json::from_slice(&bytes).map_err(|error| invalid(format!("invalid index: {error}")))?;
+        let children = Arc::new(RegistryChildren { client: client.clone(), repository: repository.clone() });
+        return Ok(ImageOrIndex::Index(LazyIndex::new(manifest, digest, children)));
+    }
+    if !media_type::is_image_manifest(&media_type) {
+        return Err(invalid(format!("it is a `{media_type}`, not an image or an index")));
+    }
+    Ok(ImageOrIndex::Image(Arc::new(image(client, repository, bytes).await?)))
 }
 
-struct Children {
+/// Fetches an index's children from the index's repository.
+struct RegistryChildren {
     client: Arc<Client>,
     repository: Repository,
 }
 
-async fn fetch_image(client: &Client, repository: &Repository, bytes: Vec<u8>) -> Result<Image, String> {
-    let manifest: crate::image::Manifest =
-        serde_json::from_slice(&bytes).map_err(|error| format!("its manifest is not valid JSON: {error}"))?;
-    let config = client.get_small_blob(repository, &manifest.config.digest).await.map_err(|e| e.to_string())?;
+#[async_trait]
+impl ChildImages for RegistryChildren {
+    type Error = RegistryError;
+
+    async fn image(&self, descriptor: &Descriptor) -> Result<Arc<Image>, RegistryError> {
+        let digest = descriptor.digest.as_str();
+        let (bytes, media_type, _) = self.client.get_manifest(&self.repository, digest).await?;
+        if !media_type::is_image_manifest(&media_type) {
+            return Err(RegistryError::Protocol {
+                registry: self.repository.registry().to_owned(),
+                what: format!("manifest `{}@{digest}`", self.repository),
+                message: format!("it is a `{media_type}`, not an image manifest"),
+            });
+        }
+        Ok(Arc::new(image(&self.client, &self.repository, bytes).await?))
+    }
+}
+
+/// The image a manifest describes: its config is fetched, its layers stay in the registry.
+async fn image(client: &Client, repository: &Repository, manifest: Vec<u8>) -> Result<Image, RegistryError> {
+    let invalid = |message: String| RegistryError::Protocol {
+        registry: repository.registry().to_owned(),
+        what: format!("an image manifest of `{repository}`"),
+        message,
+    };
+    let parsed: crate::image::Manifest =
+        serde_json::from_slice(&manifest).map_err(|error| invalid(format!("it is not valid JSON: {error}")))?;
+    let config = client.get_small_blob(repository, &parsed.config.digest).await?;
     let source = repository.to_string();
-    Image::from_parts(bytes, config, |_| BlobSource::Registry { repository: source.clone() }).map_err(|e| e.to_string())
-}
-
-#[async_trait]
-impl BaseChildren for Children {
-    async fn image(&self, descriptor: &Descriptor) -> Result<Arc<Image>, String> {
-        let (bytes, media_type, _) =
-            self.client.get_manifest(&self.repository, descriptor.digest.as_str()).await.map_err(|e| e.to_string())?;
-        if !media_type::is_image_manifest(&media_type) {
-            return Err(format!("`{}` is a `{media_type}`, not an image manifest", descriptor.digest));
-        }
-        Ok(Arc::new(fetch_image(&self.client, &self.repository, bytes).await?))
-    }
-}
-
-#[async_trait]
-impl crate::base::RegistryBases for RegistryPuller {
-    async fn base(&self, text: &str) -> Result<Base, String> {
-        let reference = Reference::parse(text).map_err(|error| error.to_string())?;
-        let (bytes, media_type, digest) = self
-            .client
-            .get_manifest(&reference.repository, &reference.identifier())
-            .await
-            .map_err(|e| format!("base image: {e}"))?;
-        let name = reference.to_string();
-        if media_type::is_index(&media_type) {
-            let manifest: IndexManifest = serde_json::from_slice(&bytes)
-                .map_err(|error| format!("base image `{name}`: invalid index: {error}"))?;
-            let children = Arc::new(Children { client: self.client.clone(), repository: reference.repository.clone() });
-            return Ok(Base { name, root: BaseRoot::Index { manifest: Box::new(manifest), digest, children } });
-        }
-        if !media_type::is_image_manifest(&media_type) {
-            return Err(format!("base image `{name}` is a `{media_type}`, not an image or an index"));
-        }
-        let image = fetch_image(&self.client, &reference.repository, bytes)
-            .await
-            .map_err(|e| format!("base image `{name}`: {e}"))?;
-        Ok(Base { name, root: BaseRoot::Image(Arc::new(image)) })
-    }
-}
-
-#[async_trait]
-impl crate::publish::blobs::RemoteBlobs for RegistryPuller {
-    async fn download(
-        &self,
-        repository: &str,
-        digest: &crate::image::Digest,
-        destination: &Path,
-    ) -> Result<(), String> {
-        let repository = Repository::parse(repository).map_err(|error| error.to_string())?;
-        self.client.download_blob(&repository, digest, destination).await.map_err(|error| error.to_string())
-    }
+    Image::from_parts(manifest, config, |_| BlobSource::Registry { repository: source.clone() })
+        .map_err(|error| invalid(error.to_string()))
 }

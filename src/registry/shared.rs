@@ -3,17 +3,11 @@
 //! takes a while), and [`SharedClient::warm_up`] pings registries and fetches tokens while
 //! `go build` runs, so pushing starts with everything ready.
 
-use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 
-use async_trait::async_trait;
-
 use super::client::{Client, ClientOptions, Scope};
 use super::error::RegistryError;
-use super::pull::RegistryPuller;
-use crate::build::Base;
-use crate::image::Digest;
 
 pub struct SharedClient {
     options: ClientOptions,
@@ -82,20 +76,4 @@ impl SharedClient {
 /// The outcome of creating the client (kept as text, as errors are not `Clone`), as a result.
 fn set_up(created: &Result<Arc<Client>, String>) -> Result<Arc<Client>, RegistryError> {
     created.clone().map_err(|message| RegistryError::Certificate { path: "TLS set-up".into(), message })
-}
-
-#[async_trait]
-impl crate::base::RegistryBases for Arc<SharedClient> {
-    async fn base(&self, reference: &str) -> Result<Base, String> {
-        let client = self.client().await.map_err(|error| error.to_string())?;
-        crate::base::RegistryBases::base(&RegistryPuller { client }, reference).await
-    }
-}
-
-#[async_trait]
-impl crate::publish::blobs::RemoteBlobs for Arc<SharedClient> {
-    async fn download(&self, repository: &str, digest: &Digest, destination: &Path) -> Result<(), String> {
-        let client = self.client().await.map_err(|error| error.to_string())?;
-        crate::publish::blobs::RemoteBlobs::download(&RegistryPuller { client }, repository, digest, destination).await
-    }
 }

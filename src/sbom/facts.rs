@@ -11,8 +11,8 @@ use crate::image::gotime::Time;
 use crate::image::manifest::{BASE_DIGEST_ANNOTATION, BASE_NAME_ANNOTATION};
 use std::sync::Arc;
 
+use crate::image::reference::Reference;
 use crate::image::{Digest, Image, Index, Platform};
-use crate::registry::reference::Reference;
 
 /// The version SBOMs name as their creating tool's.
 pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
