@@ -12,7 +12,7 @@ use super::error::RegistryError;
 pub struct SharedClient {
     options: ClientOptions,
     pending: Mutex<Option<JoinHandle<Result<Client, RegistryError>>>>,
-    client: OnceLock<Result<Arc<Client>, String>>,
+    client: OnceLock<Result<Arc<Client>, RegistryError>>,
 }
 
 impl SharedClient {
@@ -35,25 +35,27 @@ impl SharedClient {
 
     /// The client, waiting for the background creation if it is under way (blocking).
     pub fn get(&self) -> Result<Arc<Client>, RegistryError> {
-        set_up(self.client.get_or_init(|| {
-            let pending = self.pending.lock().ok().and_then(|mut pending| pending.take());
-            let created = match pending {
-                Some(handle) => handle.join().unwrap_or_else(|_| {
-                    Err(RegistryError::Certificate {
-                        path: "TLS set-up".into(),
-                        message: "the set-up thread panicked".into(),
-                    })
-                }),
-                None => Client::new(self.options.clone()),
-            };
-            created.map(Arc::new).map_err(|error| error.to_string())
-        }))
+        self.client
+            .get_or_init(|| {
+                let pending = self.pending.lock().ok().and_then(|mut pending| pending.take());
+                let created = match pending {
+                    Some(handle) => handle.join().unwrap_or_else(|_| {
+                        Err(RegistryError::Certificate {
+                            path: "TLS set-up".into(),
+                            message: "the set-up thread panicked".into(),
+                        })
+                    }),
+                    None => Client::new(self.options.clone()),
+                };
+                created.map(Arc::new)
+            })
+            .clone()
     }
 
     /// The client, from async code.
     pub async fn client(self: &Arc<Self>) -> Result<Arc<Client>, RegistryError> {
         if let Some(created) = self.client.get() {
-            return set_up(created);
+            return created.clone();
         }
         let this = self.clone();
         tokio::task::spawn_blocking(move || this.get())
@@ -73,7 +75,20 @@ impl SharedClient {
     }
 }
 
-/// The outcome of creating the client (kept as text, as errors are not `Clone`), as a result.
-fn set_up(created: &Result<Arc<Client>, String>) -> Result<Arc<Client>, RegistryError> {
-    created.clone().map_err(|message| RegistryError::Certificate { path: "TLS set-up".into(), message })
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_set_up_keeps_its_own_error_for_every_caller() {
+        let options = ClientOptions { root_files: vec!["/nonexistent/ca.pem".into()], ..ClientOptions::default() };
+        let shared = SharedClient::new(options);
+        shared.start();
+        let Err(first) = shared.get() else { panic!("a missing CA file was accepted") };
+        let Err(second) = shared.get() else { panic!("a missing CA file was accepted") };
+        assert!(first.to_string().contains("/nonexistent/ca.pem"), "{first}");
+        assert!(!first.to_string().contains("TLS set-up"), "{first}");
+        assert_eq!(first.to_string(), second.to_string());
+        assert_eq!(first.kind(), crate::registry::ErrorKind::Local);
+    }
 }
