@@ -188,6 +188,10 @@ pub struct PublishFlags {
     /// Write the published references into this file, one per line
     #[arg(long)]
     pub image_refs: Option<PathBuf>,
+    /// Write `RKO_DIGEST`, `RKO_IMAGE`, `RKO_TAGS`, `RKO_IMAGES_JSON`, ... into this file, as
+    /// GitLab's `artifacts:reports:dotenv` reads them (written even when the run fails)
+    #[arg(long)]
+    pub dotenv: Option<PathBuf>,
     /// Also list SBOM referrers in the `index.json` of OCI layouts and archives (for `oras
     /// discover --oci-layout`; tools reading `oci:DIR` then need the image named)
     #[arg(long, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true, action = ArgAction::Set)]

@@ -4,6 +4,7 @@
 
 mod build_local;
 mod cache;
+mod ci;
 mod names;
 mod outputs;
 mod platforms;
