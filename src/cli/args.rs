@@ -161,9 +161,13 @@ pub struct BuildFlags {
 /// ko's publish options (`pkg/commands/options/publish.go`).
 #[derive(Debug, Args, Clone)]
 pub struct PublishFlags {
-    /// Tags to publish (repeatable, comma-separated)
-    #[arg(short, long, value_delimiter = ',', action = ArgAction::Append, default_value = "latest")]
+    /// Tags to publish (repeatable, comma-separated; default `latest`)
+    #[arg(short, long, value_delimiter = ',', action = ArgAction::Append)]
     pub tags: Vec<String>,
+    /// Tags from git refs in CI, with docker/metadata-action's rules (`type=semver,pattern=…`,
+    /// one per line), or `@FILE`; replaces --tags (also `RKO_TAG_RULES`)
+    #[arg(long)]
+    pub tag_rules: Option<String>,
     /// Print `name:tag` without the digest (needs exactly one tag, not `latest`)
     #[arg(long, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true, action = ArgAction::Set)]
     pub tag_only: bool,

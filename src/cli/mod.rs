@@ -2,6 +2,7 @@
 //! module that prints, reads the environment (through [`crate::env`]) or uses `anyhow`.
 
 pub mod args;
+pub mod ci;
 pub mod commands;
 pub mod outputs;
 pub mod printer;
