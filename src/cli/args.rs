@@ -38,6 +38,12 @@ pub enum Command {
     },
     /// Build an import path, then `kubectl run` it (kubectl arguments after `--`)
     Run(Box<RunCommand>),
+    /// The GitHub Action's step: read `INPUT_*`, build, write the step outputs and summary
+    Action {
+        /// The post step (after the job): nothing to do yet, as no cache is saved
+        #[arg(long)]
+        post: bool,
+    },
     /// Log in to a registry (writes the docker config, `DOCKER_CONFIG/config.json`)
     Login(LoginCommand),
     /// Print rko's version

@@ -166,3 +166,115 @@ fn tag_rules_follow_the_gitlab_pipeline() {
     rejects(&workspace, &["build", "-t", "x", "--tag-rules", "type=sha", "."], &[], &["--tags", "--tag-rules"]);
     rejects(&workspace, &["build", "--tag-rules", "type=nonsense", "--push=false", "."], &[], &["tag rules"]);
 }
+
+const CANARY: &str = "canary-secret-3f9a1c";
+
+/// A simulated runner's step: `rko action` with `inputs` as `INPUT_*`, the file commands in
+/// `directory`, a push event, and the canary in every credential variable.
+fn action(workspace: &crate::support::Workspace, inputs: &[(&str, &str)]) -> (crate::support::Run, std::path::PathBuf) {
+    let directory = workspace.path().join("runner");
+    std::fs::create_dir_all(&directory).unwrap();
+    let event = directory.join("event.json");
+    std::fs::write(&event, r#"{"repository":{"default_branch":"main"}}"#).unwrap();
+    let mut command = workspace.rko(&["action"]);
+    command
+        .env("GITHUB_ACTIONS", "true")
+        .env("CI", "true")
+        .env("GITHUB_REPOSITORY", "Acme/Hello-World")
+        .env("GITHUB_ACTOR", "octocat")
+        .env("GITHUB_EVENT_NAME", "push")
+        .env("GITHUB_REF", "refs/heads/main")
+        .env("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567")
+        .env("GITHUB_EVENT_PATH", &event)
+        .env("GITHUB_WORKSPACE", workspace.path())
+        .env("GITHUB_OUTPUT", directory.join("output"))
+        .env("GITHUB_STEP_SUMMARY", directory.join("summary.md"))
+        .env("GITHUB_ARTIFACTS", directory.join("artifacts"))
+        .env("GITHUB_TOKEN", CANARY)
+        .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", CANARY)
+        .env("INPUT_GITHUB-TOKEN", CANARY)
+        .env("INPUT_REGISTRY-PASSWORD", CANARY);
+    for (name, value) in inputs {
+        command.env(rko::ci::inputs::variable_name(name), value);
+    }
+    (run(&mut command), directory)
+}
+
+/// The step outputs as the runner reads them.
+fn step_outputs(directory: &std::path::Path) -> std::collections::BTreeMap<String, String> {
+    let text = std::fs::read_to_string(directory.join("output")).expect("GITHUB_OUTPUT is written");
+    rko::ci::github::parse(&text).expect("the runner can parse the outputs").into_iter().collect()
+}
+
+/// The canary shows only in `::add-mask::` lines, and in no file.
+fn assert_masked(result: &crate::support::Run, directory: &std::path::Path) {
+    assert!(!result.stdout().contains(CANARY), "stdout:\n{}", result.stdout());
+    let stderr = result.stderr();
+    let shown = stderr.lines().filter(|line| line.contains(CANARY));
+    for line in shown {
+        assert_eq!(line, format!("::add-mask::{CANARY}"), "a secret outside a mask command:\n{stderr}");
+    }
+    assert!(stderr.starts_with(&format!("::add-mask::{CANARY}\n")), "masks come first:\n{stderr}");
+    for file in std::fs::read_dir(directory).unwrap() {
+        let path = file.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(!text.contains(CANARY), "`{}` holds the secret", path.display());
+    }
+}
+
+#[test]
+fn the_action_pushes_and_writes_outputs_and_summary_the_runner_reads() {
+    let workspace = hello();
+    let repository = format!("{}/{}", peers().get("RKO_TEST_REGISTRY"), unique("action"));
+    let (result, directory) = action(&workspace, &[("repo", &repository), ("tags", "one\ntwo"), ("import-paths", ".")]);
+    let printed = result.success();
+    let outputs = step_outputs(&directory);
+    let digest = &outputs["digest"];
+    let name = format!("{repository}/hello-124ec4359fcc3b362d8aa16b0f28dd36");
+    assert_eq!(&crane(&["digest", &format!("{name}:one")]), digest);
+    assert_eq!(outputs["image"], format!("{name}@{digest}"));
+    assert_eq!(printed.trim(), outputs["image"]);
+    assert_eq!(outputs["tags"], format!("{name}:one\n{name}:two"), "a multi-line output");
+    let images: serde_json::Value = serde_json::from_str(&outputs["images"]).unwrap();
+    assert_eq!(images[0]["digest"], digest.as_str());
+    let summary = std::fs::read_to_string(directory.join("summary.md")).unwrap();
+    assert!(summary.contains(digest.as_str()), "{summary}");
+    let artifacts = std::fs::read_to_string(directory.join("artifacts")).unwrap();
+    assert_eq!(artifacts, format!("oci://{name}@{digest}\n"));
+    assert!(result.stderr().contains("::group::example.com/hello"), "{}", result.stderr());
+    assert_masked(&result, &directory);
+}
+
+#[test]
+fn the_action_defaults_to_the_repository_package_on_ghcr() {
+    let workspace = hello();
+    let (result, directory) = action(&workspace, &[("push", "false"), ("summary", "false")]);
+    result.success();
+    let outputs = step_outputs(&directory);
+    assert!(
+        outputs["image"].starts_with("ghcr.io/acme/hello-world/hello-124ec4359fcc3b362d8aa16b0f28dd36@sha256:"),
+        "{outputs:?}"
+    );
+    assert!(!directory.join("summary.md").exists(), "summary: false writes no summary");
+    assert_masked(&result, &directory);
+
+    // A bad input is one error, after the masks.
+    let (result, directory) = action(&workspace, &[("push", "maybe")]);
+    let error = result.failure();
+    assert!(error.contains("`push`") && error.contains("maybe"), "{error}");
+    assert_masked(&result, &directory);
+}
+
+#[test]
+fn the_action_annotates_go_compile_errors() {
+    let workspace = hello();
+    workspace.write("main.go", "package main\n\nfunc main() {\n\tundefined()\n}\n");
+    let (result, directory) = action(&workspace, &[("push", "false")]);
+    result.failure();
+    let stderr = result.stderr();
+    assert!(
+        stderr.contains("::error title=go build%3A example.com/hello,file=main.go,line=4,col=2::undefined"),
+        "{stderr}"
+    );
+    assert_masked(&result, &directory);
+}

@@ -78,7 +78,7 @@ fn outputs(command: &ResolveCommand) -> Outputs {
 
 /// Resolve the inputs into the rewritten text. The report and the other machine outputs are
 /// written before any failure is returned.
-async fn resolve_inputs(command: &ResolveCommand, session: &Session) -> Result<String> {
+pub async fn resolve_inputs(command: &ResolveCommand, session: &Session) -> Result<String> {
     let inputs = inputs(command, &session.working_directory)?;
     let selector = match command.selector.trim() {
         "" => None,
