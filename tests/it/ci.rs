@@ -278,3 +278,40 @@ fn the_action_annotates_go_compile_errors() {
     );
     assert_masked(&result, &directory);
 }
+
+#[test]
+fn a_gitlab_pipeline_passes_the_digest_to_a_later_job() {
+    let workspace = hello();
+    let fixture = crate::support::repository().join("tests/fixtures/gitlab/.gitlab-ci.yml");
+    std::fs::copy(&fixture, workspace.path().join(".gitlab-ci.yml")).unwrap();
+    let git = |arguments: &[&str]| {
+        let mut git = crate::support::command("git");
+        git.current_dir(workspace.path()).args(arguments);
+        git.env("GIT_AUTHOR_NAME", "t").env("GIT_AUTHOR_EMAIL", "t@example.com");
+        git.env("GIT_COMMITTER_NAME", "t").env("GIT_COMMITTER_EMAIL", "t@example.com");
+        run(&mut git).success();
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&["remote", "add", "origin", "https://gitlab.example.com/acme/hello.git"]);
+    git(&["add", "."]);
+    git(&["commit", "-qm", "hello"]);
+    let image = unique("pipeline");
+    let config = crane_config();
+    let rko_directory = std::path::Path::new(crate::support::rko_binary()).parent().unwrap().to_owned();
+    let path = format!("{}:{}", rko_directory.display(), peers().env.get("PATH").map_or("", String::as_str));
+    let mut pipeline = crate::support::command("gitlab-ci-local");
+    pipeline.current_dir(workspace.path()).env("PATH", &path).args(["--shell-executor-no-image=true"]);
+    let mut variables: Vec<(&str, String)> = gitlab_job(&image, "testpass");
+    variables.retain(|(name, _)| !matches!(*name, "GITLAB_CI" | "CI" | "DOCKER_CONFIG"));
+    variables.push(("CRANE_DOCKER_CONFIG", config.path().display().to_string()));
+    variables.push(("RKO_CACHE_DIR", workspace.path().join(".rko-cache").display().to_string()));
+    for (name, value) in &variables {
+        pipeline.arg("--variable").arg(format!("{name}={value}"));
+    }
+    let result = run(&mut pipeline);
+    let output = format!("{}{}", result.stdout(), result.stderr());
+    assert!(result.output.status.success(), "the pipeline failed:\n{output}");
+    let registry = peers().get("RKO_TEST_REGISTRY_TLS");
+    assert!(output.contains(&format!("verified {registry}/{image}/hello@sha256:")), "{output}");
+    assert!(!output.contains("testpass"), "the password shows in the job log:\n{output}");
+}
