@@ -104,27 +104,32 @@ pub fn evaluate_tag_rules(flags: &PublishFlags, setup: &CiSetup, printer: Printe
     Ok(Some(flags))
 }
 
-/// One collapsed log group per image, after the run: its reference, tags and platforms.
+/// The line opening a collapsed log group named `name` (GitLab) titled `title`.
+fn open_group(system: CiSystem, time: u64, name: &str, title: &str) -> String {
+    match system {
+        CiSystem::Gitlab => format!("\x1b[0Ksection_start:{time}:{name}[collapsed=true]\r\x1b[0K{title}"),
+        _ => github::group(title),
+    }
+}
+
+/// The line closing the group `name`.
+fn close_group(system: CiSystem, time: u64, name: &str) -> String {
+    match system {
+        CiSystem::Gitlab => format!("\x1b[0Ksection_end:{time}:{name}\r\x1b[0K"),
+        _ => github::end_group().to_owned(),
+    }
+}
+
+/// One collapsed log group per image, after the run: its reference, tags, platforms and SBOMs.
 pub fn log_groups(system: CiSystem, report: &Report, printer: Printer) {
-    let (open, close): (Box<dyn Fn(&str, &str) -> String>, Box<dyn Fn(&str) -> String>) = match system {
-        CiSystem::GithubActions => {
-            (Box::new(|_, title| github::group(title)), Box::new(|_| github::end_group().to_owned()))
-        }
-        CiSystem::Gitlab => {
-            let time = SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-            (
-                Box::new(move |name, title| {
-                    format!("\x1b[0Ksection_start:{time}:{name}[collapsed=true]\r\x1b[0K{title}")
-                }),
-                Box::new(move |name| format!("\x1b[0Ksection_end:{time}:{name}\r\x1b[0K")),
-            )
-        }
-        _ => return,
-    };
+    if !matches!(system, CiSystem::GithubActions | CiSystem::Gitlab) {
+        return;
+    }
+    let time = SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let mut text = String::new();
     for (index, image) in report.images.iter().enumerate() {
         let name = format!("rko_image_{index}");
-        text.push_str(&open(&name, &format!("{} {}", image.import_path, image.reference)));
+        text.push_str(&open_group(system, time, &name, &format!("{} {}", image.import_path, image.reference)));
         text.push('\n');
         for tag in &image.tags {
             text.push_str(&format!("  tag {tag}\n"));
@@ -135,7 +140,7 @@ pub fn log_groups(system: CiSystem, report: &Report, printer: Printer) {
         for sbom in &image.sboms {
             text.push_str(&format!("  sbom {} {}\n", sbom.format, sbom.digest));
         }
-        text.push_str(&close(&name));
+        text.push_str(&close_group(system, time, &name));
         text.push('\n');
     }
     printer.log(&text);
