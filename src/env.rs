@@ -60,6 +60,8 @@ pub const PATH: &str = "PATH";
 /// Credentials for ghcr.io.
 pub const GITHUB_TOKEN: &str = "GITHUB_TOKEN";
 pub const GITHUB_ACTOR: &str = "GITHUB_ACTOR";
+/// `--tag-rules`: tag rules (docker/metadata-action syntax), or `@FILE`.
+pub const RKO_TAG_RULES: &str = "RKO_TAG_RULES";
 /// kind cluster for `kind.local`.
 pub const KIND_CLUSTER_NAME: &str = "KIND_CLUSTER_NAME";
 /// The password of a cosign-encrypted signing key (`--key`).
@@ -118,6 +120,14 @@ impl Environment {
     /// Every variable, in the order the process received them.
     pub fn ordered(&self) -> &[(OsString, OsString)] {
         &self.ordered
+    }
+
+    /// This environment with `name` set to `value` for rko itself (a CI's zero-config
+    /// default); child processes still get the original environment.
+    pub fn overlay(&self, name: &str, value: &str) -> Environment {
+        let mut environment = self.clone();
+        environment.variables.insert(name.to_owned(), value.to_owned());
+        environment
     }
 
     /// Every UTF-8 variable as a sorted map.

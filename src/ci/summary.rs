@@ -16,7 +16,7 @@ pub const MAXIMUM_ROWS: usize = 200;
 pub struct SummaryPlatform {
     pub platform: String,
     pub digest: String,
-    /// Compressed size of the image's layers, config and manifest, in bytes.
+    /// Compressed size of the image's layers, config and manifest, in bytes (0: not measured).
     pub size: u64,
     /// Whether the layers came from the cache (not rebuilt).
     pub cached: bool,
@@ -170,7 +170,9 @@ fn platforms_cell(image: &SummaryImage) -> String {
                 format!(" {}", code(short_digest(&platform.digest)))
             };
             let cached = if platform.cached { " (cached)" } else { "" };
-            format!("{}{digest} {}{cached}", code(&platform.platform), human_size(platform.size))
+            // A size of 0 means "not measured" (the report does not carry sizes yet).
+            let size = if platform.size == 0 { String::new() } else { format!(" {}", human_size(platform.size)) };
+            format!("{}{digest}{size}{cached}", code(&platform.platform))
         })
         .collect();
     if lines.is_empty() { "—".to_owned() } else { lines.join("<br>") }

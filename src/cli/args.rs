@@ -38,6 +38,12 @@ pub enum Command {
     },
     /// Build an import path, then `kubectl run` it (kubectl arguments after `--`)
     Run(Box<RunCommand>),
+    /// The GitHub Action's step: read `INPUT_*`, build, write the step outputs and summary
+    Action {
+        /// The post step (after the job): nothing to do yet, as no cache is saved
+        #[arg(long)]
+        post: bool,
+    },
     /// Log in to a registry (writes the docker config, `DOCKER_CONFIG/config.json`)
     Login(LoginCommand),
     /// Sign an image in a registry (keyless or with --key) and attach attestations
@@ -165,9 +171,13 @@ pub struct BuildFlags {
 /// ko's publish options (`pkg/commands/options/publish.go`).
 #[derive(Debug, Args, Clone)]
 pub struct PublishFlags {
-    /// Tags to publish (repeatable, comma-separated)
-    #[arg(short, long, value_delimiter = ',', action = ArgAction::Append, default_value = "latest")]
+    /// Tags to publish (repeatable, comma-separated; default `latest`)
+    #[arg(short, long, value_delimiter = ',', action = ArgAction::Append)]
     pub tags: Vec<String>,
+    /// Tags from git refs in CI, with docker/metadata-action's rules (`type=semver,pattern=…`,
+    /// one per line), or `@FILE`; replaces --tags (also `RKO_TAG_RULES`)
+    #[arg(long)]
+    pub tag_rules: Option<String>,
     /// Print `name:tag` without the digest (needs exactly one tag, not `latest`)
     #[arg(long, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true, action = ArgAction::Set)]
     pub tag_only: bool,
@@ -192,6 +202,10 @@ pub struct PublishFlags {
     /// Write the published references into this file, one per line
     #[arg(long)]
     pub image_refs: Option<PathBuf>,
+    /// Write `RKO_DIGEST`, `RKO_IMAGE`, `RKO_TAGS`, `RKO_IMAGES_JSON`, ... into this file, as
+    /// GitLab's `artifacts:reports:dotenv` reads them (written even when the run fails)
+    #[arg(long)]
+    pub dotenv: Option<PathBuf>,
     /// Also list SBOM referrers in the `index.json` of OCI layouts and archives (for `oras
     /// discover --oci-layout`; tools reading `oci:DIR` then need the image named)
     #[arg(long, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true, action = ArgAction::Set)]

@@ -2,6 +2,7 @@
 //! module that prints, reads the environment (through [`crate::env`]) or uses `anyhow`.
 
 pub mod args;
+pub mod ci;
 pub mod commands;
 pub mod outputs;
 pub mod printer;
@@ -51,6 +52,7 @@ pub fn main() -> ExitCode {
             Command::Create(command) => commands::resolve::apply(*command, "create", &environment, printer).await,
             Command::Delete { arguments } => commands::kubectl::delete(&arguments, &environment),
             Command::Run(command) => commands::kubectl::run(*command, &environment, printer).await,
+            Command::Action { post } => commands::action::run(post, &environment, printer).await,
             Command::Login(command) => commands::login::run(command, &environment, printer).await,
             Command::Sign(command) => commands::sign::run(*command, &environment, printer).await,
             Command::Verify(command) => commands::verify::run(*command, &environment, printer).await,

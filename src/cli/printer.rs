@@ -49,6 +49,11 @@ impl Printer {
         let _ = writeln!(std::io::stderr().lock(), "{label}: {message}");
     }
 
+    /// Log text on stderr as it is (CI log groups and workflow commands).
+    pub fn log(&self, text: &str) {
+        let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    }
+
     /// One line of data on stdout.
     pub fn data(&self, line: &str) {
         let mut stdout = std::io::stdout().lock();

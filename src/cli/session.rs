@@ -27,6 +27,8 @@ pub struct Session {
     publishing: Publishing,
     cache: Cache,
     printer: Printer,
+    /// The CI rko runs under, for its log groups.
+    pub ci_system: crate::ci::detect::CiSystem,
 }
 
 /// What one import path became.
@@ -80,6 +82,10 @@ impl Session {
         environment: &Environment,
         printer: Printer,
     ) -> Result<Session> {
+        let ci = super::ci::zero_config(environment, printer);
+        let evaluated = super::ci::evaluate_tag_rules(publish, &ci, printer)?;
+        let publish = evaluated.as_ref().unwrap_or(publish);
+        let environment = &ci.environment;
         let working_directory = std::env::current_dir().context("cannot read the working directory")?;
         let config_path = environment.non_empty(env::KO_CONFIG_PATH).map(Path::new);
         let config = config::load(&working_directory, config_path)?;
@@ -96,12 +102,13 @@ impl Session {
         if let Some(reason) = unusable {
             printer.warning(&format!("{reason}; using a temporary cache for this run"));
         }
-        let registries =
-            Arc::new(SharedClient::new(wiring::client_options(environment, publish_settings.insecure_registry)?));
+        let mut client_options = wiring::client_options(environment, publish_settings.insecure_registry)?;
+        client_options.keychain.credentials.extend(ci.credentials);
+        let registries = Arc::new(SharedClient::new(client_options));
         let builder = wiring::make_builder(&build_settings, environment, &cache, registries.clone(), printer);
         let publishing =
             wiring::make_publisher(&publish_settings, &build_settings.platforms, &cache, &registries, environment)?;
-        Ok(Session { working_directory, build_settings, builder, publishing, cache, printer })
+        Ok(Session { working_directory, build_settings, builder, publishing, cache, printer, ci_system: ci.system })
     }
 
     /// Qualify references (expanding `...` patterns) into distinct import paths, in order.
@@ -244,6 +251,7 @@ impl Session {
         }
         let mut report = Report::new(images, failures);
         report.push = self.publishing.push_stats.as_ref().map(|stats| PushReport::from(stats.as_ref()));
+        super::ci::log_groups(self.ci_system, &report, self.printer);
         report
     }
 }

@@ -394,7 +394,9 @@ pub fn publish_settings(
 ) -> Result<(PublishSettings, Warnings)> {
     let mut warnings = Vec::new();
     let mut tags: Vec<String> = Vec::new();
-    for tag in &flags.tags {
+    let latest = ["latest".to_owned()];
+    let requested = if flags.tags.is_empty() { &latest[..] } else { &flags.tags[..] };
+    for tag in requested {
         if !valid_tag(tag) {
             bail!("invalid tag `{tag}`: tags are 1–128 of `A-Za-z0-9_.-` and cannot start with `.` or `-`");
         }

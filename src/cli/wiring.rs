@@ -54,6 +54,7 @@ pub fn client_options(environment: &Environment, insecure: bool) -> Result<Clien
             config_directory,
             github_token: environment.non_empty(env::GITHUB_TOKEN).map(str::to_owned),
             github_actor: environment.non_empty(env::GITHUB_ACTOR).map(str::to_owned),
+            credentials: Vec::new(),
         },
         retry: RetryPolicy { timeout: registry_timeout(environment)?, ..RetryPolicy::default() },
     })

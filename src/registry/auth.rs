@@ -60,6 +60,9 @@ pub struct Keychain {
     /// `GITHUB_TOKEN` and `GITHUB_ACTOR`, used for ghcr.io.
     pub github_token: Option<String>,
     pub github_actor: Option<String>,
+    /// Credentials held in process (a CI job's registry login), consulted before the docker
+    /// config: `(host[:port], credential)`. Never written anywhere.
+    pub credentials: Vec<(String, Credential)>,
 }
 
 /// The key docker uses for a registry in `config.json`.
@@ -108,6 +111,9 @@ impl Keychain {
 
     /// The credential for `registry`, and where rko looked when there is none.
     pub fn lookup(&self, registry: &str) -> Result<Lookup, RegistryError> {
+        if let Some((_, credential)) = self.credentials.iter().find(|(key, _)| normalize_key(key) == registry) {
+            return Ok(Lookup { credential: credential.clone(), searched: String::new() });
+        }
         let mut searched = Vec::new();
         match (self.config_path(), self.read_config()?) {
             (None, _) => searched.push("there is no docker config (neither DOCKER_CONFIG nor HOME is set)".to_owned()),
@@ -294,6 +300,15 @@ mod tests {
         assert!(none.lookup("ghcr.io").unwrap().searched.ends_with(", GITHUB_TOKEN is unset"));
         let (_dir, empty_entry) = keychain(r#"{"auths":{"reg.io":{}}}"#);
         assert!(empty_entry.lookup("reg.io").unwrap().searched.starts_with("its entry in `"));
+    }
+
+    #[test]
+    fn credentials_held_in_process_come_before_the_docker_config() {
+        let (_dir, mut keychain) = keychain(r#"{"auths":{"reg.io":{"username":"file","password":"p"}}}"#);
+        let job = Credential::Basic { username: "gitlab-ci-token".into(), password: "job".into() };
+        keychain.credentials.push(("reg.io".into(), job.clone()));
+        assert_eq!(keychain.resolve("reg.io").unwrap(), job);
+        assert_eq!(keychain.resolve("other.io").unwrap(), Credential::Anonymous);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 mod action;
 mod build_local;
 mod cache;
+mod ci;
 mod daemon_base;
 mod names;
 mod outputs;

@@ -11,13 +11,14 @@ use crate::cli::session::Session;
 use crate::env::Environment;
 
 pub async fn run(command: BuildCommand, environment: &Environment, printer: Printer) -> Result<()> {
+    let outputs = Outputs::from_flags(command.report.clone(), &command.publish);
+    outputs.check()?;
     let session = Session::open(&command.build, &command.publish, environment, printer)?;
     let references = if command.import_paths.is_empty() { vec![".".to_owned()] } else { command.import_paths.clone() };
     let import_paths = session.import_paths(&references)?;
     let run = session.publish_all(&import_paths, &|_| String::new()).await;
     let mut report = session.report(&run);
-    let outputs = Outputs { report: command.report.clone(), image_refs: command.publish.image_refs.clone() };
-    outputs.write(&mut report)?;
+    outputs.write(&mut report, printer)?;
     if command.json {
         printer.data(&serde_json::to_string_pretty(&report)?);
     }

@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, Result, bail};
 
 use crate::cli::args::RunCommand;
+use crate::cli::outputs::Outputs;
 use crate::cli::printer::Printer;
 use crate::cli::session::Session;
 use crate::env::Environment;
@@ -83,9 +84,13 @@ fn pod_name(image_name: &str) -> String {
 /// `rko run IMPORTPATH [-- kubectl args]`.
 pub async fn run(command: RunCommand, environment: &Environment, printer: Printer) -> Result<()> {
     let kubectl = find_kubectl(environment, "run")?;
+    let outputs = Outputs::from_flags(None, &command.publish);
+    outputs.check()?;
     let session = Session::open(&command.build, &command.publish, environment, printer)?;
     let import_path = session.qualify(&command.import_path)?;
-    let run = session.publish_all(std::slice::from_ref(&import_path), &|_| String::new()).await.into_result(printer)?;
+    let run = session.publish_all(std::slice::from_ref(&import_path), &|_| String::new()).await;
+    outputs.write(&mut session.report(&run), printer)?;
+    let run = run.into_result(printer)?;
     let Some((_, published)) = run.published().next() else { anyhow::bail!("`{import_path}` was not published") };
     let mut arguments = vec![
         "run".to_owned(),

@@ -1,5 +1,6 @@
 //! One file per command.
 
+pub mod action;
 pub mod build;
 pub mod kubectl;
 pub mod login;

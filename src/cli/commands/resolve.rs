@@ -73,12 +73,12 @@ fn inputs(command: &ResolveCommand, working_directory: &Path) -> Result<Vec<Inpu
 }
 
 fn outputs(command: &ResolveCommand) -> Outputs {
-    Outputs { report: command.report.clone(), image_refs: command.publish.image_refs.clone() }
+    Outputs::from_flags(command.report.clone(), &command.publish)
 }
 
 /// Resolve the inputs into the rewritten text. The report and the other machine outputs are
 /// written before any failure is returned.
-async fn resolve_inputs(command: &ResolveCommand, session: &Session) -> Result<String> {
+pub async fn resolve_inputs(command: &ResolveCommand, session: &Session) -> Result<String> {
     let inputs = inputs(command, &session.working_directory)?;
     let selector = match command.selector.trim() {
         "" => None,
@@ -128,7 +128,7 @@ async fn resolve_inputs(command: &ResolveCommand, session: &Session) -> Result<S
     let mut report = session.report(&run);
     report.resolved =
         by_reference.keys().filter_map(|path| Some((format!("ko://{path}"), replacement(path)?))).collect();
-    outputs(command).write(&mut report)?;
+    outputs(command).write(&mut report, session.printer())?;
     run.into_result(session.printer())?;
     Ok(output)
 }
@@ -138,6 +138,7 @@ pub async fn resolve(command: ResolveCommand, environment: &Environment, printer
     if !command.kubectl_arguments.is_empty() {
         bail!("`rko resolve` takes no kubectl arguments (after `--`); did you mean `rko apply`?");
     }
+    outputs(&command).check()?;
     let session = Session::open(&command.build, &command.publish, environment, printer)?;
     let output = resolve_inputs(&command, &session).await?;
     use std::io::Write;
@@ -149,6 +150,7 @@ pub async fn resolve(command: ResolveCommand, environment: &Environment, printer
 /// `rko apply` / `rko create`: resolve, then stream the result into `kubectl <verb> -f -`.
 pub async fn apply(command: ResolveCommand, verb: &str, environment: &Environment, printer: Printer) -> Result<()> {
     let kubectl = kubectl::find_kubectl(environment, verb)?;
+    outputs(&command).check()?;
     let session = Session::open(&command.build, &command.publish, environment, printer)?;
     let output = resolve_inputs(&command, &session).await?;
     kubectl::pipe_into(&kubectl, verb, &command.kubectl_arguments, output.as_bytes())
