@@ -2,7 +2,7 @@
 //! `go build` per platform (all at once, bounded by `-j`), write the kodata and binary layers,
 //! assemble each image, and join several platforms into an index in the base's order.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -22,7 +22,6 @@ use super::{
     Base, BaseRoot, BaseSource, BuildError, Builder, Built, ImportPath, PlatformBuild, Progress, capabilities, go,
 };
 use crate::image::layer::{Compression, WrittenLayer};
-use crate::image::manifest::{BASE_DIGEST_ANNOTATION, BASE_NAME_ANNOTATION};
 use crate::image::{Artifact, Descriptor, Image, Index, Platform, media_type};
 
 /// Which platforms to build.
@@ -158,12 +157,7 @@ impl GoBuilder {
     /// Build every requested platform of `base` for `resolved`.
     async fn build_on(&self, resolved: &Resolved, base: Base) -> Result<Built, BuildError> {
         let import_path = &resolved.package.import_path;
-        let base_annotations = |digest: &str| {
-            BTreeMap::from([
-                (BASE_DIGEST_ANNOTATION.to_owned(), digest.to_owned()),
-                (BASE_NAME_ANNOTATION.to_owned(), base.name.clone()),
-            ])
-        };
+        let base_annotations = |digest: &str| super::index::base_annotations(&base.name, digest);
         match &base.root {
             BaseRoot::Image(image) => {
                 let platform = image.platform();
@@ -245,21 +239,12 @@ impl GoBuilder {
                     let child = fetch(descriptor.clone()).await?;
                     let base_image = child.with_annotations(&base_annotations(descriptor.digest.as_str()));
                     let (image, record) = self.build_one(resolved, &base_image, platform).await?;
-                    let mut entry = Descriptor { platform: descriptor.platform.clone(), ..image.descriptor() };
-                    entry.urls = descriptor.urls.clone();
-                    entry.annotations = descriptor.annotations.clone();
-                    entry.media_type = descriptor.media_type.clone();
-                    if manifest.media_type != media_type::DOCKER_MANIFEST_LIST {
-                        entry.artifact_type = image.manifest().config.media_type.clone();
-                    }
+                    let entry = super::index::entry(manifest, descriptor, &image);
                     Ok::<_, BuildError>((entry, Arc::new(image), record))
                 });
                 let results = try_join_all(builds).await?;
-                let mut annotations = manifest.annotations.clone();
-                annotations.extend(base_annotations(digest.as_str()));
-                annotations.extend(self.options.image.annotations.iter().map(|(k, v)| (k.clone(), v.clone())));
-                let media_type =
-                    if manifest.media_type.is_empty() { media_type::OCI_INDEX } else { &manifest.media_type };
+                let (media_type, annotations) =
+                    super::index::header(manifest, &base.name, digest.as_str(), &self.options.image.annotations);
                 let mut children = Vec::new();
                 let mut records = Vec::new();
                 for (entry, image, record) in results {

@@ -8,6 +8,7 @@ pub mod cache;
 pub mod capabilities;
 pub mod go;
 pub mod gobuilder;
+pub mod index;
 pub mod layer_cache;
 pub mod layers;
 pub mod package;

@@ -201,4 +201,7 @@ pub struct PublishFlags {
     /// Name images `KO_DOCKER_REPO` itself
     #[arg(long, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true, action = ArgAction::Set)]
     pub bare: bool,
+    /// Push by digest only, moving no tag (one platform per runner; `rko index create` merges them)
+    #[arg(long, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true, action = ArgAction::Set)]
+    pub push_by_digest: bool,
 }
