@@ -38,6 +38,8 @@ pub enum Command {
     },
     /// Build an import path, then `kubectl run` it (kubectl arguments after `--`)
     Run(Box<RunCommand>),
+    /// Work with image indexes: `rko index create` merges per-platform images pushed by digest
+    Index(crate::cli::commands::index::IndexCommand),
     /// Log in to a registry (writes the docker config, `DOCKER_CONFIG/config.json`)
     Login(LoginCommand),
     /// Print rko's version

@@ -37,6 +37,7 @@ pub fn main() -> ExitCode {
             Command::Create(command) => commands::resolve::apply(*command, "create", &environment, printer).await,
             Command::Delete { arguments } => commands::kubectl::delete(&arguments, &environment),
             Command::Run(command) => commands::kubectl::run(*command, &environment, printer).await,
+            Command::Index(command) => commands::index::run(command, &environment, printer).await,
             Command::Login(command) => commands::login::run(command, &environment, printer).await,
             Command::Version => {
                 printer.data(env!("CARGO_PKG_VERSION"));

@@ -356,7 +356,9 @@ pub fn publish_settings(
         Target::None
     };
     if flags.push_by_digest && !matches!(target, Target::Registry(_)) {
-        bail!("--push-by-digest pushes to a registry: set KO_DOCKER_REPO to one (not `ko.local`/`kind.local`) and keep --push");
+        bail!(
+            "--push-by-digest pushes to a registry: set KO_DOCKER_REPO to one (not `ko.local`/`kind.local`) and keep --push"
+        );
     }
     let repository = match &target {
         Target::Daemon(name) | Target::Kind(name) => name.clone(),

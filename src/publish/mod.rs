@@ -11,6 +11,7 @@ pub mod daemon;
 pub mod docker_api;
 pub mod kind;
 pub mod layout;
+pub mod merge;
 pub mod multi;
 pub mod namer;
 pub mod nop;
