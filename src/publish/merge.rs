@@ -32,6 +32,9 @@ pub enum MergeError {
     NotByDigest(String),
     #[error("cannot read `{reference}`: {message}")]
     Fetch { reference: String, message: String },
+    /// The registry's own error, which names the reference.
+    #[error("{0}")]
+    Registry(String),
     #[error(
         "`{reference}` is a `{media_type}`, not one platform's image: pass the per-platform digests `rko build --push-by-digest` printed"
     )]

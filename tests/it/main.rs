@@ -12,4 +12,5 @@ mod registry;
 mod registry_errors;
 mod resolve;
 mod sbom;
+mod scale;
 mod support;
