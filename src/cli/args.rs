@@ -117,6 +117,10 @@ pub struct BuildCommand {
     /// Also write the run's report as JSON into this file
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Act as Skaffold's custom builder: build `BUILD_CONTEXT` into exactly `$IMAGE`, pushed
+    /// (`PUSH_IMAGE=true`) or loaded into the Docker daemon, for `PLATFORMS`
+    #[arg(long, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true, action = ArgAction::Set)]
+    pub skaffold: bool,
 }
 
 /// ko's build options (`pkg/commands/options/build.go`).

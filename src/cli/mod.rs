@@ -7,6 +7,7 @@ pub mod outputs;
 pub mod printer;
 pub mod session;
 pub mod settings;
+pub mod skaffold;
 pub mod wiring;
 
 use std::process::ExitCode;
