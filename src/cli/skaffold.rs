@@ -38,7 +38,9 @@ fn contract(environment: &Environment) -> Result<Contract> {
     })?;
     let reference = Reference::parse(image).with_context(|| format!("IMAGE=`{image}` is not an image name"))?;
     if reference.digest.is_some() {
-        bail!("IMAGE=`{image}` names a digest: Skaffold passes `registry/name:tag`, and the digest is what rko computes");
+        bail!(
+            "IMAGE=`{image}` names a digest: Skaffold passes `registry/name:tag`, and the digest is what rko computes"
+        );
     }
     let push = match environment.get(env::PUSH_IMAGE).map(str::trim) {
         None | Some("") | Some("true") => true,
@@ -69,7 +71,8 @@ pub async fn run(mut command: BuildCommand, environment: &Environment, printer: 
     if command.build.platform.is_empty()
         && let Some(platforms) = environment.non_empty(env::PLATFORMS)
     {
-        command.build.platform = platforms.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned).collect();
+        command.build.platform =
+            platforms.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned).collect();
     }
     if environment.non_empty(env::SKAFFOLD_GO_GCFLAGS).is_some_and(|flags| flags.contains("-N")) {
         command.build.disable_optimizations = true;

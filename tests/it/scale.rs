@@ -3,6 +3,8 @@
 //! as on separate CI runners; the index is checked by crane, run by podman (amd64) and qemu
 //! (arm64), and is the very index one multi-platform build makes. Bad merges tag nothing.
 
+use std::path::Path;
+
 use crate::support::{HELLO_NAME, Workspace, command, crane, digest_of, hello, peers, run, tempdir, unique};
 
 /// One runner: a fresh checkout, cache and `HOME`, pushing one platform by digest. Returns the
@@ -155,4 +157,50 @@ fn bad_merges_say_why_in_one_line_and_tag_nothing() {
     let workspace = hello();
     let error = run(&mut workspace.rko(&["build", "--push-by-digest", "--push=false", "."])).failure();
     assert!(error.contains("--push-by-digest pushes to a registry"), "{error}");
+}
+
+/// `rko build --skaffold` run the way Skaffold's custom builder runs its `buildCommand`: from
+/// the workspace root, with `IMAGE`, `PUSH_IMAGE`, `BUILD_CONTEXT`, `PLATFORMS` and Skaffold's
+/// own variables set, and no arguments naming what to build.
+fn skaffold(context: &Path, image: &str, push: bool, extra: &[(&str, &str)]) -> crate::support::Run {
+    let root = Workspace { directory: tempdir(), cache: tempdir() };
+    let mut rko = root.rko(&["build", "--skaffold"]);
+    rko.env("IMAGE", image)
+        .env("PUSH_IMAGE", if push { "true" } else { "false" })
+        .env("BUILD_CONTEXT", context)
+        .env("PLATFORMS", "linux/amd64")
+        .env("SKAFFOLD_RPC_PORT", "50051")
+        .env("SKAFFOLD_HTTP_PORT", "50052");
+    for (key, value) in extra {
+        rko.env(key, value);
+    }
+    run(&mut rko)
+}
+
+#[test]
+fn skaffold_custom_builder_produces_exactly_image() {
+    let registry = peers().get("RKO_TEST_REGISTRY");
+    let workspace = hello();
+    let image = format!("{registry}/{}/hello:{}", unique("skaffold"), "3f2a1c9");
+    let printed = skaffold(workspace.path(), &image, true, &[]).success();
+    let digest = crane(&["digest", &image]);
+    assert_eq!(printed.trim(), format!("{image}@{digest}"));
+    let config: serde_json::Value = serde_json::from_str(&crane(&["config", &image])).unwrap();
+    assert_eq!(config["architecture"], "amd64");
+
+    // PUSH_IMAGE=false: into the Docker daemon under exactly `$IMAGE`, nothing pushed.
+    let docker_host = peers().get("RKO_TEST_DOCKER_HOST");
+    let local = format!("{registry}/{}/hello:dev", unique("skaffold"));
+    let printed = skaffold(workspace.path(), &local, false, &[("DOCKER_HOST", docker_host)]).success();
+    assert_eq!(printed.trim(), local);
+    let mut docker = command("docker");
+    docker.args(["run", "--rm", &local]).env("DOCKER_HOST", docker_host);
+    assert!(run(&mut docker).success().contains("linux/amd64"));
+    assert!(!run(command("crane").args(["digest", &local])).output.status.success(), "PUSH_IMAGE=false pushed");
+
+    // Outside Skaffold: one clear line.
+    let error = run(&mut workspace.rko(&["build", "--skaffold"])).failure();
+    assert!(error.contains("--skaffold needs `IMAGE`"), "{error}");
+    let error = skaffold(workspace.path(), &image, true, &[("PUSH_IMAGE", "yes")]).failure();
+    assert!(error.contains("PUSH_IMAGE=`yes`"), "{error}");
 }
