@@ -310,6 +310,12 @@ pub fn publish_settings(
             bail!("--push-by-digest moves no tag, so it cannot be combined with --tag-only");
         }
         // The digest is the whole point: tags move later, with `rko index create`.
+        if tags != ["latest"] {
+            warnings.push(format!(
+                "--push-by-digest moves no tag, so `-t {}` is ignored: give the tags to `rko index create`",
+                tags.join(",")
+            ));
+        }
         tags.clear();
     }
     if flags.tag_only {

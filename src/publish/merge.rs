@@ -232,7 +232,7 @@ mod tests {
 
     #[test]
     fn builtin_order_puts_amd64_before_arm64() {
-        let mut platforms = vec![Platform::new("linux", "arm64", ""), Platform::new("linux", "amd64", "")];
+        let mut platforms = [Platform::new("linux", "arm64", ""), Platform::new("linux", "amd64", "")];
         platforms.sort_by_key(builtin_position);
         assert_eq!(platforms[0].architecture, "amd64");
         assert_eq!(builtin_position(&Platform::new("linux", "arm", "v7")), 2);
