@@ -24,6 +24,15 @@ pub const SOURCE_DATE_EPOCH: &str = "SOURCE_DATE_EPOCH";
 pub const KO_DATA_DATE_EPOCH: &str = "KO_DATA_DATE_EPOCH";
 /// A directory kodata symlinks may point into (default: the kodata directory itself).
 pub const KO_DATA_PATH_ALLOWED_ROOT: &str = "KO_DATA_PATH_ALLOWED_ROOT";
+/// Skaffold's custom-builder contract (`rko build --skaffold`): the image to produce
+/// (`registry/name:tag`), whether to push it (`true`) or load it into the Docker daemon
+/// (`false`), the artifact's context directory, and the platforms (comma-separated).
+pub const IMAGE: &str = "IMAGE";
+pub const PUSH_IMAGE: &str = "PUSH_IMAGE";
+pub const BUILD_CONTEXT: &str = "BUILD_CONTEXT";
+pub const PLATFORMS: &str = "PLATFORMS";
+/// Set by `skaffold debug` (`all=-N -l`): build without optimizations.
+pub const SKAFFOLD_GO_GCFLAGS: &str = "SKAFFOLD_GO_GCFLAGS";
 /// rko's cache directory (build outputs, layers, the built-in base).
 pub const RKO_CACHE_DIR: &str = "RKO_CACHE_DIR";
 /// ko's cache directory; rko uses it when `RKO_CACHE_DIR` is unset.
@@ -104,6 +113,16 @@ impl Environment {
             .iter()
             .filter_map(|(key, value)| Some((key.to_str()?.to_owned(), value.to_str()?.to_owned())))
             .collect();
+        Environment { variables, ordered }
+    }
+
+    /// A copy with `name` set to `value` (for child processes too).
+    pub fn with(&self, name: &str, value: &str) -> Environment {
+        let mut ordered: Vec<(OsString, OsString)> =
+            self.ordered.iter().filter(|(key, _)| key.to_str() != Some(name)).cloned().collect();
+        ordered.push((name.into(), value.into()));
+        let mut variables = self.variables.clone();
+        variables.insert(name.to_owned(), value.to_owned());
         Environment { variables, ordered }
     }
 

@@ -2,7 +2,7 @@
 //! `go build` per platform (all at once, bounded by `-j`), write the kodata and binary layers,
 //! assemble each image, and join several platforms into an index in the base's order.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,8 +23,7 @@ use super::{
 };
 use crate::cache::{BinaryOutput, Cache};
 use crate::image::layer::Compression;
-use crate::image::manifest::{BASE_DIGEST_ANNOTATION, BASE_NAME_ANNOTATION};
-use crate::image::{Artifact, Image, Index, Platform, media_type};
+use crate::image::{Artifact, Image, Index, Platform};
 
 /// A `builds[]` entry resolved to its import path.
 #[derive(Clone, Debug)]
@@ -142,12 +141,7 @@ impl GoBuilder {
     /// several an index in the base's order.
     async fn build_on(&self, resolved: &Resolved, base: Base) -> Result<Built, BuildError> {
         let import_path = &resolved.package.import_path;
-        let base_annotations = |digest: &str| {
-            BTreeMap::from([
-                (BASE_DIGEST_ANNOTATION.to_owned(), digest.to_owned()),
-                (BASE_NAME_ANNOTATION.to_owned(), base.name.clone()),
-            ])
-        };
+        let base_annotations = |digest: &str| super::index::base_annotations(&base.name, digest);
         let selected = platforms::select(&base, &self.options.platforms)?;
         let (base, base_annotations) = (&base, &base_annotations);
         let builds = selected.into_iter().map(|Selected { platform, entry }| async move {
@@ -182,23 +176,15 @@ impl GoBuilder {
                 });
             }
         };
-        let mut annotations = manifest.annotations.clone();
-        annotations.extend(base_annotations(digest.as_str()));
-        annotations.extend(self.options.image.annotations.iter().map(|(k, v)| (k.clone(), v.clone())));
-        let media_type = if manifest.media_type.is_empty() { media_type::OCI_INDEX } else { &manifest.media_type };
+        let (media_type, annotations) =
+            super::index::header(manifest, &base.name, digest.as_str(), &self.options.image.annotations);
         let mut children = Vec::new();
         let mut records = Vec::new();
         for (base_entry, image, record) in results {
-            let mut entry = image.descriptor();
-            if let Some(base_entry) = base_entry {
-                entry.platform = base_entry.platform;
-                entry.urls = base_entry.urls;
-                entry.annotations = base_entry.annotations;
-                entry.media_type = base_entry.media_type;
-            }
-            if manifest.media_type != media_type::DOCKER_MANIFEST_LIST {
-                entry.artifact_type = image.manifest().config.media_type.clone();
-            }
+            let entry = match &base_entry {
+                Some(base_entry) => super::index::entry(manifest, base_entry, &image),
+                None => image.descriptor(),
+            };
             children.push((entry, image));
             records.push(record);
         }

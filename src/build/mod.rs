@@ -7,6 +7,7 @@ pub mod base;
 pub mod capabilities;
 pub mod go;
 pub mod gobuilder;
+pub mod index;
 pub mod jobs;
 pub mod layers;
 pub mod package;

@@ -44,6 +44,8 @@ pub enum Command {
         #[arg(long)]
         post: bool,
     },
+    /// Work with image indexes: `rko index create` merges per-platform images pushed by digest
+    Index(crate::cli::commands::index::IndexCommand),
     /// Log in to a registry (writes the docker config, `DOCKER_CONFIG/config.json`)
     Login(LoginCommand),
     /// Sign an image in a registry (keyless or with --key) and attach attestations
@@ -125,6 +127,10 @@ pub struct BuildCommand {
     /// Also write the run's report as JSON into this file
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// Act as Skaffold's custom builder: build `BUILD_CONTEXT` into exactly `$IMAGE`, pushed
+    /// (`PUSH_IMAGE=true`) or loaded into the Docker daemon, for `PLATFORMS`
+    #[arg(long, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true, action = ArgAction::Set)]
+    pub skaffold: bool,
 }
 
 /// ko's build options (`pkg/commands/options/build.go`).
@@ -219,4 +225,7 @@ pub struct PublishFlags {
     /// Name images `KO_DOCKER_REPO` itself
     #[arg(long, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true, action = ArgAction::Set)]
     pub bare: bool,
+    /// Push by digest only, moving no tag (one platform per runner; `rko index create` merges them)
+    #[arg(long, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true, action = ArgAction::Set)]
+    pub push_by_digest: bool,
 }

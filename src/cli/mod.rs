@@ -8,6 +8,7 @@ pub mod outputs;
 pub mod printer;
 pub mod session;
 pub mod settings;
+pub mod skaffold;
 pub mod wiring;
 
 use std::process::ExitCode;
@@ -53,6 +54,7 @@ pub fn main() -> ExitCode {
             Command::Delete { arguments } => commands::kubectl::delete(&arguments, &environment),
             Command::Run(command) => commands::kubectl::run(*command, &environment, printer).await,
             Command::Action { post } => commands::action::run(post, &environment, printer).await,
+            Command::Index(command) => commands::index::run(command, &environment, printer).await,
             Command::Login(command) => commands::login::run(command, &environment, printer).await,
             Command::Sign(command) => commands::sign::run(*command, &environment, printer).await,
             Command::Verify(command) => commands::verify::run(*command, &environment, printer).await,

@@ -404,6 +404,19 @@ pub fn publish_settings(
             tags.push(tag.clone());
         }
     }
+    if flags.push_by_digest {
+        if flags.tag_only {
+            bail!("--push-by-digest moves no tag, so it cannot be combined with --tag-only");
+        }
+        // The digest is the whole point: tags move later, with `rko index create`.
+        if tags != ["latest"] {
+            warnings.push(format!(
+                "--push-by-digest moves no tag, so `-t {}` is ignored: give the tags to `rko index create`",
+                tags.join(",")
+            ));
+        }
+        tags.clear();
+    }
     if flags.tag_only {
         if tags.len() != 1 {
             bail!("--tag-only needs exactly one tag, got {} (`{}`)", tags.len(), tags.join(","));
@@ -447,6 +460,11 @@ pub fn publish_settings(
     } else {
         Target::None
     };
+    if flags.push_by_digest && !matches!(target, Target::Registry(_)) {
+        bail!(
+            "--push-by-digest pushes to a registry: set KO_DOCKER_REPO to one (not `ko.local`/`kind.local`) and keep --push"
+        );
+    }
     let repository = match &target {
         Target::Daemon(name) | Target::Kind(name) => name.clone(),
         _ => repository,

@@ -10,6 +10,7 @@ pub mod blobs;
 pub mod daemon;
 pub mod kind;
 pub mod layout;
+pub mod merge;
 pub mod multi;
 pub mod namer;
 pub mod nop;

@@ -59,6 +59,39 @@ pub struct SbomBuilder {
     pub progress: Arc<dyn Progress>,
 }
 
+/// One SBOM document about `subject`, as a referrer and (for one format of `formats`) cosign's
+/// legacy `.sbom` image.
+fn attachment(
+    formats: &[SbomFormat],
+    subject: Descriptor,
+    format: SbomFormat,
+    document: Vec<u8>,
+    created: crate::image::gotime::Time,
+) -> Attachment {
+    let document = Arc::new(document);
+    let referrer = Referrer::new(subject.clone(), format.media_type(), format.media_type(), document.clone(), created);
+    // cosign keeps one `.sbom` image per subject: SPDX when asked for, else CycloneDX.
+    let legacy = (format == SbomFormat::Spdx || !formats.contains(&SbomFormat::Spdx))
+        .then(|| LegacyAttachment::new(&subject.digest, "sbom", format.legacy_media_type(), document));
+    Attachment { kind: AttachmentKind::Sbom(format), referrer, legacy }
+}
+
+/// The SBOMs of an index, in each of `formats` (the same documents a build attaches to the
+/// index it assembles; `rko index create` uses them for indexes of separately built images).
+pub fn index_attachments(formats: &[SbomFormat], index: &Index) -> Vec<Attachment> {
+    let created = facts::index_created(index);
+    formats
+        .iter()
+        .map(|format| {
+            let document = match format {
+                SbomFormat::Spdx => spdx::index_document(index),
+                SbomFormat::CycloneDx => cyclonedx::index_document(index),
+            };
+            attachment(formats, index.descriptor(), *format, document, created)
+        })
+        .collect()
+}
+
 impl SbomBuilder {
     fn attach(
         &self,
@@ -67,13 +100,7 @@ impl SbomBuilder {
         document: Vec<u8>,
         created: crate::image::gotime::Time,
     ) -> Attachment {
-        let document = Arc::new(document);
-        let referrer =
-            Referrer::new(subject.clone(), format.media_type(), format.media_type(), document.clone(), created);
-        // cosign keeps one `.sbom` image per subject: SPDX when asked for, else CycloneDX.
-        let legacy = (format == SbomFormat::Spdx || !self.formats.contains(&SbomFormat::Spdx))
-            .then(|| LegacyAttachment::new(&subject.digest, "sbom", format.legacy_media_type(), document));
-        Attachment { kind: AttachmentKind::Sbom(format), referrer, legacy }
+        attachment(&self.formats, subject, format, document, created)
     }
 
     /// Write one document into `--sbom-dir`, atomically: a failed write leaves no file.

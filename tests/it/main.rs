@@ -15,5 +15,6 @@ mod registry;
 mod registry_errors;
 mod resolve;
 mod sbom;
+mod scale;
 mod sign;
 mod support;

@@ -13,6 +13,9 @@ use crate::env::Environment;
 pub async fn run(command: BuildCommand, environment: &Environment, printer: Printer) -> Result<()> {
     let outputs = Outputs::from_flags(command.report.clone(), &command.publish);
     outputs.check()?;
+    if command.skaffold {
+        return crate::cli::skaffold::run(command, environment, printer).await;
+    }
     let session = Session::open(&command.build, &command.publish, environment, printer)?;
     let references = if command.import_paths.is_empty() { vec![".".to_owned()] } else { command.import_paths.clone() };
     let import_paths = session.import_paths(&references)?;

@@ -2,6 +2,7 @@
 
 pub mod action;
 pub mod build;
+pub mod index;
 pub mod kubectl;
 pub mod login;
 pub mod resolve;
