@@ -61,8 +61,11 @@ pub fn resolve(base_directory: &Path, reference: &str, go: &Path) -> Result<GoPa
         if !directory.is_dir() {
             return Err(PackageError::NotFound { reference: reference.to_owned(), directory });
         }
-        let (module_root, module_path) = find_module(&directory)
-            .ok_or_else(|| PackageError::NoModule { reference: reference.to_owned(), directory: directory.clone() })?;
+        let Some((module_root, module_path)) = find_module(&directory) else {
+            // GOPATH mode (`GO111MODULE=off`): only `go list` knows the import path.
+            return go_list(&directory, reference, ".", go)
+                .map_err(|_| PackageError::NoModule { reference: reference.to_owned(), directory });
+        };
         let relative = directory.strip_prefix(&module_root).unwrap_or(Path::new(""));
         let import_path = join_import_path(&module_path, relative);
         GoPackage { import_path: ImportPath::new(import_path), directory, module_root: Some(module_root) }
@@ -276,7 +279,7 @@ fn go_list(base_directory: &Path, reference: &str, path: &str, go: &Path) -> Res
             "-find",
             "-e",
             "-f",
-            "{{.ImportPath}}\t{{.Name}}\t{{.Dir}}\t{{.Module.Dir}}\t{{if .Error}}{{.Error}}{{end}}",
+            "{{.ImportPath}}\t{{.Name}}\t{{.Dir}}\t{{with .Module}}{{.Dir}}{{end}}\t{{if .Error}}{{.Error}}{{end}}",
             "--",
             path,
         ])
@@ -287,7 +290,7 @@ fn go_list(base_directory: &Path, reference: &str, path: &str, go: &Path) -> Res
             message: format!("cannot run `{}`: {error}; install Go or set KO_GO_PATH", go.display()),
         })?;
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let fields: Vec<&str> = stdout.trim_end().split('\t').collect();
+    let fields: Vec<&str> = stdout.trim_end_matches(['\n', '\r']).split('\t').collect();
     let error_text = fields.get(4).copied().unwrap_or("").trim();
     if !output.status.success() || fields.len() < 5 || !error_text.is_empty() || fields[2].is_empty() {
         let stderr = String::from_utf8_lossy(&output.stderr);
