@@ -1,6 +1,7 @@
 //! A small Docker Engine API client (the calls `--local` needs: version, image load, tag) over
-//! a unix socket (`DOCKER_HOST=unix://…`, the default `/var/run/docker.sock`) or TCP
-//! (`tcp://host:port`). Works with dockerd and with podman's Docker-compatible service.
+//! a unix socket (`DOCKER_HOST=unix://…`, the default `/var/run/docker.sock`), TCP
+//! (`tcp://host:port`) or ssh (`ssh://[user@]host[:port]`, see [`super::docker_ssh`]). Works
+//! with dockerd and with podman's Docker-compatible service.
 
 use std::path::{Path, PathBuf};
 
@@ -11,10 +12,13 @@ use hyper::body::Frame;
 use hyper_util::rt::TokioIo;
 use tokio_util::io::ReaderStream;
 
+use super::docker_ssh::{SshStream, SshTarget};
+
 #[derive(Clone, Debug)]
 enum Endpoint {
     Unix(PathBuf),
     Tcp(String),
+    Ssh(SshTarget),
 }
 
 #[derive(Clone, Debug)]
@@ -33,9 +37,11 @@ impl DockerApi {
             Endpoint::Unix(PathBuf::from(path))
         } else if let Some(address) = host.strip_prefix("tcp://").or_else(|| host.strip_prefix("http://")) {
             Endpoint::Tcp(address.to_owned())
+        } else if let Some(address) = host.strip_prefix("ssh://") {
+            Endpoint::Ssh(SshTarget::parse(address)?)
         } else {
             return Err(format!(
-                "DOCKER_HOST `{host}` is not supported: use `unix:///path/to.sock` or `tcp://host:port`"
+                "DOCKER_HOST `{host}` is not supported: use `unix:///path/to.sock`, `tcp://host:port` or `ssh://[user@]host[:port]`"
             ));
         };
         Ok(DockerApi { endpoint, host })
@@ -57,6 +63,7 @@ impl DockerApi {
             request = request.header("Content-Type", content_type);
         }
         let request = request.body(body).map_err(|error| error.to_string())?;
+        let mut ssh_errors = None;
         let io = match &self.endpoint {
             Endpoint::Unix(path) => {
                 let stream = tokio::net::UnixStream::connect(path).await.map_err(|e| unreachable(e.to_string()))?;
@@ -66,13 +73,25 @@ impl DockerApi {
                 let stream = tokio::net::TcpStream::connect(address).await.map_err(|e| unreachable(e.to_string()))?;
                 Connection::Tcp(TokioIo::new(stream))
             }
+            Endpoint::Ssh(target) => {
+                let (stream, errors) = target.connect().map_err(&unreachable)?;
+                ssh_errors = Some(errors);
+                Connection::Ssh(TokioIo::new(stream))
+            }
         };
         let response = match io {
             Connection::Unix(io) => send(io, request).await,
             Connection::Tcp(io) => send(io, request).await,
+            Connection::Ssh(io) => send(io, request).await,
+        };
+        match (response, ssh_errors) {
+            (Ok(response), _) => Ok(response),
+            (Err(error), Some(errors)) => match errors.last_line().await {
+                Some(said) => Err(unreachable(format!("{error}; ssh said: {said}"))),
+                None => Err(unreachable(error)),
+            },
+            (Err(error), None) => Err(unreachable(error)),
         }
-        .map_err(unreachable)?;
-        Ok(response)
     }
 
     /// The daemon's platform (`linux/amd64`).
@@ -105,6 +124,7 @@ impl DockerApi {
 enum Connection {
     Unix(TokioIo<tokio::net::UnixStream>),
     Tcp(TokioIo<tokio::net::TcpStream>),
+    Ssh(TokioIo<SshStream>),
 }
 
 fn empty() -> BoxBody {

@@ -9,6 +9,7 @@ pub mod archive;
 pub mod blobs;
 pub mod daemon;
 pub mod docker_api;
+pub mod docker_ssh;
 pub mod kind;
 pub mod layout;
 pub mod multi;
