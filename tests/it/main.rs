@@ -4,6 +4,7 @@
 
 mod build_local;
 mod cache;
+mod cli;
 mod names;
 mod outputs;
 mod platforms;

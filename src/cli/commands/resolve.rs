@@ -141,6 +141,7 @@ async fn resolve_inputs(command: &ResolveCommand, inputs: Vec<Input>, session: &
             by_reference.insert(reference.import_path.clone(), import_path);
         }
     }
+    super::refuse_shared_names(session, &import_paths, &command.publish)?;
     let origin = |import_path: &ImportPath| origins.get(import_path).cloned().unwrap_or_default();
     let run = session.publish_all(&import_paths, &origin).await;
     let published: BTreeMap<&ImportPath, &str> =
