@@ -76,7 +76,7 @@ impl DockerApi {
             Endpoint::Ssh(target) => {
                 let (stream, errors) = target.connect().map_err(&unreachable)?;
                 ssh_errors = Some(errors);
-                Connection::Ssh(TokioIo::new(stream))
+                Connection::Ssh(TokioIo::new(Box::new(stream)))
             }
         };
         let response = match io {
@@ -124,7 +124,7 @@ impl DockerApi {
 enum Connection {
     Unix(TokioIo<tokio::net::UnixStream>),
     Tcp(TokioIo<tokio::net::TcpStream>),
-    Ssh(TokioIo<SshStream>),
+    Ssh(TokioIo<Box<SshStream>>),
 }
 
 fn empty() -> BoxBody {

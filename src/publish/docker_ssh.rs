@@ -35,7 +35,7 @@ impl SshTarget {
         }
         let (user, host_port) = match address.rsplit_once('@') {
             Some((user, _)) if user.contains(':') => return Err(invalid("has a password, which ssh cannot take")),
-            Some((user, _)) if user.is_empty() => return Err(invalid("has an empty user name")),
+            Some(("", _)) => return Err(invalid("has an empty user name")),
             Some((user, rest)) => (Some(user.to_owned()), rest),
             None => (None, address),
         };

@@ -42,7 +42,7 @@ fn two_import_paths_never_share_one_image_name() {
     assert!(!listed.output.status.success() || listed.stdout().trim().is_empty(), "something was pushed");
 
     // One import path, or distinct names, are fine.
-    let stdout = run(&mut workspace.rko(&["build", "--bare", "./cmd/a"]).env("KO_DOCKER_REPO", &repository)).success();
+    let stdout = run(workspace.rko(&["build", "--bare", "./cmd/a"]).env("KO_DOCKER_REPO", &repository)).success();
     assert!(stdout.starts_with(&format!("{repository}@sha256:")), "{stdout}");
     let stdout = run(&mut workspace.rko(&["build", "-B", "--push=false", "./cmd/a", "./cmd/b"])).success();
     assert_eq!(stdout.lines().count(), 2, "{stdout}");
