@@ -180,8 +180,10 @@ pub fn go_components(info: &BuildInfo) -> GoComponents<'_> {
                 module: true,
             },
         };
-        // Two modules replaced by one, or a dependency naming the main module, are listed once.
-        let duplicate = |other: &GoComponent<'_>| other.path == component.path && other.version == component.version;
+        // Two modules replaced by one, two paths differing only in the case purls ignore, or a
+        // dependency naming the main module: listed once (bom-refs and SPDX ids must be unique).
+        let purl = component.purl();
+        let duplicate = |other: &GoComponent<'_>| other.purl() == purl;
         if component.path.is_empty() || duplicate(&main) || dependencies.iter().any(duplicate) {
             continue;
         }
@@ -319,6 +321,7 @@ mod tests {
                 replaced("example.com/a", "v1.0.0", module("example.com/fork", "v2.0.0", "h1:f")),
                 replaced("example.com/b", "v1.0.0", module("example.com/fork", "v2.0.0", "h1:f")),
                 module("example.com/app", "(devel)", ""),
+                module("Example.com/plain", "v1.0.0", "h1:y"),
             ],
             ..BuildInfo::default()
         };

@@ -107,8 +107,15 @@ pub fn image_document(facts: &ImageFacts<'_>) -> Vec<u8> {
         }
         packages.push(main_package);
         relationships.push(relationship(&image, "CONTAINS", &main_id));
+        let mut used = std::collections::HashSet::from([main_id.clone()]);
         for dependency in &components.dependencies {
-            let id = spdx_id(&format!("{}-{}", dependency.path, dependency.version.unwrap_or("devel")));
+            // `a/b` and `a-b` clean to one id: number the later ones.
+            let base_id = spdx_id(&format!("{}-{}", dependency.path, dependency.version.unwrap_or("devel")));
+            let id = (1..)
+                .map(|n| if n == 1 { base_id.clone() } else { format!("{base_id}-{n}") })
+                .find(|id| !used.contains(id))
+                .unwrap_or(base_id);
+            used.insert(id.clone());
             let download = dependency.download_location().unwrap_or_else(|| "NOASSERTION".to_owned());
             let mut entry = package(&id, dependency.path, dependency.version, &download, &dependency.purl());
             entry["primaryPackagePurpose"] = json!("LIBRARY");

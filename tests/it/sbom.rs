@@ -342,7 +342,7 @@ fn sboms_state_only_the_versions_and_sources_the_build_knew() {
         &[
             (
                 "main.go",
-                "package main\n\nimport (\n\t\"fmt\"\n\n\t\"example.com/old\"\n\t\"example.com/plain\"\n)\n\nfunc main() { fmt.Println(old.Name(), plain.Name()) }\n",
+                "package main\n\nimport (\n\t\"fmt\"\n\n\t\"example.com/old\"\n\t\"example.com/plain\"\n\t\"example.com/x-y\"\n\t\"example.com/x/y\"\n)\n\nfunc main() { fmt.Println(old.Name(), plain.Name(), xy.Name(), y.Name()) }\n",
             ),
             (
                 "vendor/example.com/old/old.go",
@@ -352,15 +352,21 @@ fn sboms_state_only_the_versions_and_sources_the_build_knew() {
                 "vendor/example.com/plain/plain.go",
                 "package plain\n\n// Name names it.\nfunc Name() string { return \"plain\" }\n",
             ),
+            // Two module paths whose SPDX ids would clean to the same `example.com-x-y-v1.0.0`.
+            (
+                "vendor/example.com/x-y/xy.go",
+                "package xy\n\n// Name names it.\nfunc Name() string { return \"x-y\" }\n",
+            ),
+            ("vendor/example.com/x/y/y.go", "package y\n\n// Name names it.\nfunc Name() string { return \"x/y\" }\n"),
             (
                 "vendor/modules.txt",
-                "# example.com/old v1.0.0 => example.com/new v1.5.0\n## explicit; go 1.22\nexample.com/old\n# example.com/plain v1.4.0\n## explicit; go 1.22\nexample.com/plain\n# example.com/old => example.com/new v1.5.0\n",
+                "# example.com/old v1.0.0 => example.com/new v1.5.0\n## explicit; go 1.22\nexample.com/old\n# example.com/plain v1.4.0\n## explicit; go 1.22\nexample.com/plain\n# example.com/x-y v1.0.0\n## explicit; go 1.22\nexample.com/x-y\n# example.com/x/y v1.0.0\n## explicit; go 1.22\nexample.com/x/y\n# example.com/old => example.com/new v1.5.0\n",
             ),
         ],
     );
     vendored.write(
         "go.mod",
-        "module example.com/vendored\n\ngo 1.22\n\nrequire (\n\texample.com/old v1.0.0\n\texample.com/plain v1.4.0\n)\n\nreplace example.com/old => example.com/new v1.5.0\n",
+        "module example.com/vendored\n\ngo 1.22\n\nrequire (\n\texample.com/old v1.0.0\n\texample.com/plain v1.4.0\n\texample.com/x-y v1.0.0\n\texample.com/x/y v1.0.0\n)\n\nreplace example.com/old => example.com/new v1.5.0\n",
     );
     let directory = vendored.path().join("sboms");
     let mut build = vendored.rko(&[
@@ -383,4 +389,12 @@ fn sboms_state_only_the_versions_and_sources_the_build_knew() {
         !spdx["packages"].as_array().unwrap().iter().any(|p| p["name"] == "example.com/old"),
         "listed as its replacement"
     );
+    main_entries(&directory, "vendored", "example.com/x-y");
+    main_entries(&directory, "vendored", "example.com/x/y");
+    let mut ids: Vec<&str> =
+        spdx["packages"].as_array().unwrap().iter().map(|p| p["SPDXID"].as_str().unwrap()).collect();
+    let count = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), count, "SPDX ids are unique");
 }
