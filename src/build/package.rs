@@ -63,8 +63,11 @@ pub fn resolve(base_directory: &Path, reference: &str, go: &Path) -> Result<GoPa
         if !directory.is_dir() {
             return Err(PackageError::NotFound { reference: reference.to_owned(), directory });
         }
-        let (module_root, module_path) = find_module(&directory)
-            .ok_or_else(|| PackageError::NoModule { reference: reference.to_owned(), directory: directory.clone() })?;
+        let Some((module_root, module_path)) = find_module(&directory) else {
+            // GOPATH mode (`GO111MODULE=off`): only `go list` knows the import path.
+            return go_list(&directory, reference, ".", go)
+                .map_err(|_| PackageError::NoModule { reference: reference.to_owned(), directory });
+        };
         let relative = directory.strip_prefix(&module_root).unwrap_or(Path::new(""));
         let import_path = join_import_path(&module_path, relative);
         GoPackage { import_path: ImportPath::new(import_path), directory, module_root: Some(module_root) }

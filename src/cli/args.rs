@@ -27,9 +27,9 @@ pub enum Command {
     /// Print YAML with every `ko://` reference replaced by the image built from it
     Resolve(Box<ResolveCommand>),
     /// Resolve, then `kubectl apply -f -` (kubectl arguments after `--`)
-    Apply(Box<ResolveCommand>),
+    Apply(Box<ApplyCommand>),
     /// Resolve, then `kubectl create -f -` (kubectl arguments after `--`)
-    Create(Box<ResolveCommand>),
+    Create(Box<ApplyCommand>),
     /// `kubectl delete` with these arguments
     #[command(disable_help_flag = true)]
     Delete {
@@ -68,7 +68,7 @@ pub struct LoginCommand {
     /// User name
     #[arg(short, long)]
     pub username: String,
-    /// Password (prefer --password-stdin: arguments are visible to other processes)
+    /// Password (insecure: arguments are visible to other processes; prefer --password-stdin)
     #[arg(short, long)]
     pub password: Option<String>,
     /// Read the password from stdin
@@ -76,7 +76,7 @@ pub struct LoginCommand {
     pub password_stdin: bool,
 }
 
-/// `resolve`, `apply` and `create`.
+/// `resolve` (and the resolving half of `apply` and `create`).
 #[derive(Debug, Args)]
 pub struct ResolveCommand {
     /// YAML or JSON files, directories (`.yaml`, `.yml`, `.json`), or `-` for stdin
@@ -95,7 +95,14 @@ pub struct ResolveCommand {
     /// Also write the run's report as JSON into this file
     #[arg(long)]
     pub report: Option<PathBuf>,
-    /// Arguments for kubectl (`apply`, `create`), after `--`
+}
+
+/// `apply` and `create`: resolve, then hand the result to kubectl.
+#[derive(Debug, Args)]
+pub struct ApplyCommand {
+    #[command(flatten)]
+    pub resolve: ResolveCommand,
+    /// Arguments for kubectl, after `--`
     #[arg(last = true)]
     pub kubectl_arguments: Vec<String>,
 }

@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
-use super::facts::{self, ImageFacts};
+use super::facts::{self, GoComponent, ImageFacts};
 use crate::image::{Digest, Index};
 
 /// A version-5-shaped UUID URN derived from `digest`.
@@ -43,6 +43,16 @@ fn bom(
     let mut bytes = serde_json::to_vec_pretty(&document).unwrap_or_default();
     bytes.push(b'\n');
     bytes
+}
+
+/// A Go module (or GOPATH package) as a component; `version` only when the build knew it.
+fn go_component(kind: &str, component: &GoComponent<'_>) -> Value {
+    let purl = component.purl();
+    let mut entry = json!({"type": kind, "bom-ref": purl, "name": component.path, "purl": purl});
+    if let Some(version) = component.version {
+        entry["version"] = json!(version);
+    }
+    entry
 }
 
 /// The CycloneDX document of one image.
@@ -93,23 +103,26 @@ pub fn image_document(facts: &ImageFacts<'_>) -> Vec<u8> {
         image_depends.push(json!(purl));
     }
     if let Some(info) = facts.build_info {
-        let (main, modules) = facts::modules(info);
-        let main_ref = facts::golang_purl(main);
-        components.push(json!({"type": "application", "bom-ref": main_ref, "name": main.path, "version": facts::version(main), "purl": main_ref}));
+        let components_of_binary = facts::go_components(info);
+        let main = &components_of_binary.main;
+        let main_ref = main.purl();
+        let mut main_component = go_component("application", main);
+        if components_of_binary.gopath {
+            main_component["description"] = json!(
+                "built in GOPATH mode (GO111MODULE=off): the binary records no modules, so its dependencies are not listed"
+            );
+        }
+        components.push(main_component);
         image_depends.push(json!(main_ref));
         let mut main_depends = Vec::new();
-        for module in modules {
-            let purl = facts::golang_purl(module);
-            if main_depends.contains(&json!(purl)) || purl == main_ref {
-                continue;
-            }
-            let mut entry = json!({"type": "library", "bom-ref": purl, "name": module.path, "version": facts::version(module), "purl": purl});
-            if let Some(hash) = facts::h1_hex(&module.sum) {
+        for module in &components_of_binary.dependencies {
+            let mut entry = go_component("library", module);
+            if let Some(hash) = facts::h1_hex(module.sum) {
                 entry["hashes"] = json!([{"alg": "SHA-256", "content": hash}]);
             }
+            dependencies.push(json!({"ref": entry["bom-ref"], "dependsOn": []}));
+            main_depends.push(entry["bom-ref"].clone());
             components.push(entry);
-            dependencies.push(json!({"ref": purl, "dependsOn": []}));
-            main_depends.push(json!(purl));
         }
         dependencies.push(json!({"ref": main_ref, "dependsOn": main_depends}));
     }

@@ -5,8 +5,8 @@
 
 use base64::Engine;
 
-use crate::base::builtin::{BUILTIN_NAME, BasePackage, PACKAGES};
-use crate::gobinary::{BuildInfo, Module};
+use crate::base::builtin::{BUILTIN_NAME, BasePackage, PACKAGES, SCRATCH_NAME};
+use crate::gobinary::BuildInfo;
 use crate::image::gotime::Time;
 use crate::image::manifest::{BASE_DIGEST_ANNOTATION, BASE_NAME_ANNOTATION};
 use std::sync::Arc;
@@ -79,26 +79,117 @@ pub fn index_images(index: &Index) -> impl Iterator<Item = (&Arc<Image>, Platfor
     })
 }
 
-/// The modules of a binary: its main module and its dependencies. A dependency replaced by
-/// another versioned module is listed as that module (its code is what the binary holds); one
-/// replaced by a local directory keeps the module path and version it stands in for.
-pub fn modules(info: &BuildInfo) -> (&Module, Vec<&Module>) {
-    let dependencies = info
-        .deps
-        .iter()
-        .map(|module| match module.replace.as_deref() {
-            Some(replacement) if !replacement.version.is_empty() && !replacement.path.starts_with(['.', '/']) => {
-                replacement
-            }
-            _ => module,
-        })
-        .collect();
-    (&info.main, dependencies)
+/// One Go component an SBOM lists: the main module (or, for a GOPATH build, the main
+/// package) or one dependency.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GoComponent<'a> {
+    /// The module path (the package's import path for a GOPATH build).
+    pub path: &'a str,
+    /// The version, when the build knew one (never `(devel)`).
+    pub version: Option<&'a str>,
+    /// The go.sum hash (`h1:…`), empty when the build recorded none.
+    pub sum: &'a str,
+    /// Its code came from a local directory (a `replace` with a path), not a module proxy.
+    pub local: bool,
+    /// A module (false for the main package of a GOPATH build).
+    pub module: bool,
 }
 
-/// A module's version, `(devel)` when the build had none.
-pub fn version(module: &Module) -> &str {
-    if module.version.is_empty() { "(devel)" } else { &module.version }
+impl GoComponent<'_> {
+    /// `pkg:golang/<path>[@<version>]?type=module` (no `type` for a GOPATH package), host
+    /// and owner lowercased as ko does.
+    pub fn purl(&self) -> String {
+        let path: Vec<String> = self
+            .path
+            .split('/')
+            .enumerate()
+            .map(|(index, segment)| {
+                let segment = if index < 2 { segment.to_lowercase() } else { segment.to_owned() };
+                encode(&segment, |c| matches!(c, '.' | '-' | '_' | '~'))
+            })
+            .collect();
+        let version = self
+            .version
+            .map(|version| format!("@{}", encode(version, |c| matches!(c, '.' | '-' | '_' | '~'))))
+            .unwrap_or_default();
+        let qualifiers = if self.module { "?type=module" } else { "" };
+        format!("pkg:golang/{}{version}{qualifiers}", path.join("/"))
+    }
+
+    /// Where a module proxy serves this version's code, if one does.
+    pub fn download_location(&self) -> Option<String> {
+        let version = self.version.filter(|_| !self.local)?;
+        Some(format!("https://proxy.golang.org/{}/@v/{version}.zip", self.path))
+    }
+}
+
+/// The Go components of a binary and what its build information could not tell.
+pub struct GoComponents<'a> {
+    pub main: GoComponent<'a>,
+    /// Distinct dependencies, in the build information's order.
+    pub dependencies: Vec<GoComponent<'a>>,
+    /// Built in GOPATH mode (`GO111MODULE=off`): no modules, so no dependencies are known.
+    pub gopath: bool,
+}
+
+fn known(version: &str) -> Option<&str> {
+    (!version.is_empty() && version != "(devel)").then_some(version)
+}
+
+/// The components of a binary: its main module and its dependencies. A dependency replaced by
+/// another versioned module is listed as that module (its code is what the binary holds); one
+/// replaced by a local directory keeps the module path and version it stands in for. A binary
+/// built in GOPATH mode has no main module: its main package stands in for it.
+pub fn go_components(info: &BuildInfo) -> GoComponents<'_> {
+    let gopath = info.main.path.is_empty();
+    let main = if gopath {
+        GoComponent { path: &info.path, version: None, sum: "", local: true, module: false }
+    } else {
+        GoComponent {
+            path: &info.main.path,
+            version: known(&info.main.version),
+            sum: &info.main.sum,
+            local: true,
+            module: true,
+        }
+    };
+    let mut dependencies: Vec<GoComponent<'_>> = Vec::new();
+    for module in &info.deps {
+        let component = match module.replace.as_deref() {
+            Some(replacement) if !replacement.version.is_empty() && !replacement.path.starts_with(['.', '/']) => {
+                GoComponent {
+                    path: &replacement.path,
+                    version: known(&replacement.version),
+                    sum: &replacement.sum,
+                    local: false,
+                    module: true,
+                }
+            }
+            Some(replacement) => GoComponent {
+                path: &module.path,
+                version: known(&module.version),
+                sum: &replacement.sum,
+                local: true,
+                module: true,
+            },
+            None => GoComponent {
+                path: &module.path,
+                version: known(&module.version),
+                sum: &module.sum,
+                local: false,
+                module: true,
+            },
+        };
+        // Two modules replaced by one, two paths differing only in the case purls ignore, or a
+        // dependency naming the main module: listed once (bom-refs and SPDX ids must be unique).
+        let purl = component.purl();
+        let duplicate = |other: &GoComponent<'_>| other.purl() == purl;
+        if component.path.is_empty() || duplicate(&main) || dependencies.iter().any(duplicate) {
+            continue;
+        }
+        dependencies.push(component);
+    }
+    GoComponents { main, dependencies, gopath }
 }
 
 fn encode(text: &str, keep: impl Fn(char) -> bool) -> String {
@@ -126,21 +217,6 @@ fn qualifiers(pairs: &[(&str, &str)]) -> String {
     if text.is_empty() { String::new() } else { format!("?{}", text.join("&")) }
 }
 
-/// `pkg:golang/<path>@<version>?type=module`, host and owner lowercased as ko does.
-pub fn golang_purl(module: &Module) -> String {
-    let path: Vec<String> = module
-        .path
-        .split('/')
-        .enumerate()
-        .map(|(index, segment)| {
-            let segment = if index < 2 { segment.to_lowercase() } else { segment.to_owned() };
-            encode(&segment, |c| matches!(c, '.' | '-' | '_' | '~'))
-        })
-        .collect();
-    let version = encode(version(module), |c| matches!(c, '.' | '-' | '_' | '~'));
-    format!("pkg:golang/{}@{version}?type=module", path.join("/"))
-}
-
 /// `pkg:oci/<name>@sha256%3A<hex>?<qualifiers>`.
 pub fn oci_purl(name: &str, digest: &Digest, qualifier_pairs: &[(&str, &str)]) -> String {
     format!(
@@ -151,8 +227,12 @@ pub fn oci_purl(name: &str, digest: &Digest, qualifier_pairs: &[(&str, &str)]) -
     )
 }
 
-/// The base image's purl, from its reference (`repository_url`, `tag`).
+/// The base image's purl, from its reference (`repository_url`, `tag`). rko's own bases
+/// (`builtin`, `scratch`) live in no repository: their purls have no `repository_url`.
 pub fn base_purl(name: &str, digest: &Digest) -> String {
+    if name == BUILTIN_NAME || name == SCRATCH_NAME {
+        return oci_purl(name, digest, &[]);
+    }
     match Reference::parse(name) {
         Ok(reference) => {
             let repository = reference.repository.to_string();
@@ -187,17 +267,26 @@ pub fn h1_hex(sum: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gobinary::Module;
 
-    fn module(path: &str, version: &str) -> Module {
-        Module { path: path.into(), version: version.into(), sum: String::new(), replace: None }
+    fn module(path: &str, version: &str, sum: &str) -> Module {
+        Module { path: path.into(), version: version.into(), sum: sum.into(), replace: None }
+    }
+
+    fn replaced(path: &str, version: &str, by: Module) -> Module {
+        Module { replace: Some(Box::new(by)), ..module(path, version, "") }
     }
 
     #[test]
     fn purls_follow_the_spec() {
-        assert_eq!(
-            golang_purl(&module("github.com/Foo/Bar/v2", "v2.0.0+incompatible")),
-            "pkg:golang/github.com/foo/Bar/v2@v2.0.0%2Bincompatible?type=module"
-        );
+        let component = GoComponent {
+            path: "github.com/Foo/Bar/v2",
+            version: Some("v2.0.0+incompatible"),
+            sum: "",
+            local: false,
+            module: true,
+        };
+        assert_eq!(component.purl(), "pkg:golang/github.com/foo/Bar/v2@v2.0.0%2Bincompatible?type=module");
         let digest: Digest = format!("sha256:{}", "a".repeat(64)).parse().unwrap();
         assert_eq!(
             oci_purl("image", &digest, &[("mediaType", "application/vnd.oci.image.manifest.v1+json")]),
@@ -207,9 +296,57 @@ mod tests {
             base_purl("cgr.dev/chainguard/static:latest", &digest),
             format!("pkg:oci/static@sha256%3A{}?repository_url=cgr.dev/chainguard/static&tag=latest", "a".repeat(64))
         );
+        assert_eq!(base_purl("builtin", &digest), format!("pkg:oci/builtin@sha256%3A{}", "a".repeat(64)));
         assert_eq!(
             h1_hex("h1:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=").as_deref(),
             Some("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        );
+    }
+
+    #[test]
+    fn components_name_what_the_binary_holds() {
+        // GOPATH mode: no main module; the main package is the identity.
+        let gopath = BuildInfo { path: "example.com/app".into(), ..BuildInfo::default() };
+        let components = go_components(&gopath);
+        assert!(components.gopath);
+        assert_eq!(components.main.purl(), "pkg:golang/example.com/app");
+        assert_eq!(components.main.download_location(), None);
+
+        let info = BuildInfo {
+            path: "example.com/app/cmd/x".into(),
+            main: module("example.com/app", "(devel)", ""),
+            deps: vec![
+                module("example.com/plain", "v1.0.0", "h1:x"),
+                replaced("example.com/local", "v1.2.3", module("./local", "", "")),
+                replaced("example.com/a", "v1.0.0", module("example.com/fork", "v2.0.0", "h1:f")),
+                replaced("example.com/b", "v1.0.0", module("example.com/fork", "v2.0.0", "h1:f")),
+                module("example.com/app", "(devel)", ""),
+                module("Example.com/plain", "v1.0.0", "h1:y"),
+            ],
+            ..BuildInfo::default()
+        };
+        let components = go_components(&info);
+        assert!(!components.gopath);
+        assert_eq!(components.main.purl(), "pkg:golang/example.com/app?type=module", "no `(devel)` version");
+        let listed: Vec<_> =
+            components.dependencies.iter().map(|c| (c.path, c.version, c.sum, c.download_location())).collect();
+        assert_eq!(
+            listed,
+            [
+                (
+                    "example.com/plain",
+                    Some("v1.0.0"),
+                    "h1:x",
+                    Some("https://proxy.golang.org/example.com/plain/@v/v1.0.0.zip".into())
+                ),
+                ("example.com/local", Some("v1.2.3"), "", None),
+                (
+                    "example.com/fork",
+                    Some("v2.0.0"),
+                    "h1:f",
+                    Some("https://proxy.golang.org/example.com/fork/@v/v2.0.0.zip".into())
+                ),
+            ]
         );
     }
 }

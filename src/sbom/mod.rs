@@ -177,6 +177,16 @@ impl Builder for SbomBuilder {
         if self.formats.is_empty() {
             return Ok(built);
         }
+        let gopath = built
+            .platforms
+            .iter()
+            .filter_map(|record| record.build_info.as_ref().ok())
+            .any(|info| facts::go_components(info).gopath);
+        if gopath {
+            self.progress.warning(&format!(
+                "`{import_path}` was built in GOPATH mode (GO111MODULE=off): its SBOM names the package but cannot list its dependencies; build it as a Go module for a complete SBOM"
+            ));
+        }
         let app = go::app_name(import_path.as_str());
         let mut attachments = built.attachments.clone();
         for image in built.artifact.images() {

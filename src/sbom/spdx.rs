@@ -18,19 +18,27 @@ fn image_id(digest: &Digest) -> String {
     spdx_id(&format!("sha256-{}", digest.hex()))
 }
 
-fn package(id: &str, name: &str, version: &str, download: &str, purl: &str) -> Value {
-    json!({
+/// A package; `versionInfo` only when the version is known.
+fn package(id: &str, name: &str, version: Option<&str>, download: &str, purl: &str) -> Value {
+    let mut package = json!({
         "SPDXID": id,
         "name": name,
-        "versionInfo": version,
         "filesAnalyzed": false,
         "licenseDeclared": "NOASSERTION",
         "licenseConcluded": "NOASSERTION",
         "downloadLocation": download,
         "copyrightText": "NOASSERTION",
         "externalRefs": [{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": purl}],
-    })
+    });
+    if let Some(version) = version {
+        package["versionInfo"] = json!(version);
+    }
+    package
 }
+
+/// What a GOPATH build's main package says about its missing dependencies.
+const GOPATH_COMMENT: &str =
+    "built in GOPATH mode (GO111MODULE=off): the binary records no modules, so its dependencies are not listed";
 
 fn relationship(element: &str, kind: &str, related: &str) -> Value {
     json!({"spdxElementId": element, "relationshipType": kind, "relatedSpdxElement": related})
@@ -65,7 +73,7 @@ fn document(
 pub fn image_document(facts: &ImageFacts<'_>) -> Vec<u8> {
     let digest = facts.digest();
     let image = image_id(digest);
-    let mut image_package = package(&image, digest.as_str(), digest.as_str(), "NOASSERTION", &facts.purl());
+    let mut image_package = package(&image, digest.as_str(), Some(digest.as_str()), "NOASSERTION", &facts.purl());
     image_package["primaryPackagePurpose"] = json!("CONTAINER");
     let mut packages = vec![image_package];
     let mut relationships = Vec::new();
@@ -74,13 +82,13 @@ pub fn image_document(facts: &ImageFacts<'_>) -> Vec<u8> {
     {
         let base = spdx_id(&format!("base-sha256-{}", base_digest.hex()));
         let mut base_package =
-            package(&base, name, base_digest.as_str(), "NOASSERTION", &facts::base_purl(name, &base_digest));
+            package(&base, name, Some(base_digest.as_str()), "NOASSERTION", &facts::base_purl(name, &base_digest));
         base_package["primaryPackagePurpose"] = json!("CONTAINER");
         packages.push(base_package);
         relationships.push(relationship(&image, "DESCENDANT_OF", &base));
         for contained in facts.base_packages() {
             let id = spdx_id(&format!("base-{}-{}", contained.name, contained.version));
-            let mut entry = package(&id, contained.name, contained.version, "NOASSERTION", contained.purl);
+            let mut entry = package(&id, contained.name, Some(contained.version), "NOASSERTION", contained.purl);
             entry["licenseDeclared"] = json!(contained.license);
             entry["description"] = json!(contained.description);
             packages.push(entry);
@@ -88,29 +96,30 @@ pub fn image_document(facts: &ImageFacts<'_>) -> Vec<u8> {
         }
     }
     if let Some(info) = facts.build_info {
-        let (main, dependencies) = facts::modules(info);
-        let main_id = spdx_id(&main.path);
-        let mut main_package = package(
-            &main_id,
-            &main.path,
-            facts::version(main),
-            &format!("https://{}", main.path),
-            &facts::golang_purl(main),
-        );
+        let components = facts::go_components(info);
+        let main = &components.main;
+        let main_id = spdx_id(main.path);
+        let mut main_package =
+            package(&main_id, main.path, main.version, &format!("https://{}", main.path), &main.purl());
         main_package["primaryPackagePurpose"] = json!("APPLICATION");
+        if components.gopath {
+            main_package["comment"] = json!(GOPATH_COMMENT);
+        }
         packages.push(main_package);
         relationships.push(relationship(&image, "CONTAINS", &main_id));
-        for dependency in dependencies {
-            let id = spdx_id(&format!("{}-{}", dependency.path, facts::version(dependency)));
-            let download = if dependency.version.is_empty() || dependency.version == "(devel)" {
-                "NOASSERTION".to_owned()
-            } else {
-                format!("https://proxy.golang.org/{}/@v/{}.zip", dependency.path, dependency.version)
-            };
-            let mut entry =
-                package(&id, &dependency.path, facts::version(dependency), &download, &facts::golang_purl(dependency));
+        let mut used = std::collections::HashSet::from([main_id.clone()]);
+        for dependency in &components.dependencies {
+            // `a/b` and `a-b` clean to one id: number the later ones.
+            let base_id = spdx_id(&format!("{}-{}", dependency.path, dependency.version.unwrap_or("devel")));
+            let id = (1..)
+                .map(|n| if n == 1 { base_id.clone() } else { format!("{base_id}-{n}") })
+                .find(|id| !used.contains(id))
+                .unwrap_or(base_id);
+            used.insert(id.clone());
+            let download = dependency.download_location().unwrap_or_else(|| "NOASSERTION".to_owned());
+            let mut entry = package(&id, dependency.path, dependency.version, &download, &dependency.purl());
             entry["primaryPackagePurpose"] = json!("LIBRARY");
-            if let Some(checksum) = facts::h1_hex(&dependency.sum) {
+            if let Some(checksum) = facts::h1_hex(dependency.sum) {
                 entry["checksums"] = json!([{"algorithm": "SHA256", "checksumValue": checksum}]);
             }
             packages.push(entry);
@@ -125,13 +134,13 @@ pub fn index_document(index: &Index) -> Vec<u8> {
     let digest = index.digest();
     let index_id = image_id(digest);
     let mut index_package =
-        package(&index_id, digest.as_str(), digest.as_str(), "NOASSERTION", &facts::index_purl(index));
+        package(&index_id, digest.as_str(), Some(digest.as_str()), "NOASSERTION", &facts::index_purl(index));
     index_package["primaryPackagePurpose"] = json!("CONTAINER");
     let mut packages = vec![index_package];
     let mut relationships = Vec::new();
     for (child, platform, purl) in facts::index_images(index) {
         let id = image_id(child.digest());
-        let mut entry = package(&id, child.digest().as_str(), &platform.to_string(), "NOASSERTION", &purl);
+        let mut entry = package(&id, child.digest().as_str(), Some(&platform.to_string()), "NOASSERTION", &purl);
         entry["primaryPackagePurpose"] = json!("CONTAINER");
         packages.push(entry);
         relationships.push(relationship(&id, "VARIANT_OF", &index_id));

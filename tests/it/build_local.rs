@@ -426,7 +426,7 @@ fn standard_library_commands_build_like_kos() {
 fn version_and_completion() {
     let workspace = hello();
     let version = run(&mut workspace.rko(&["version"])).success();
-    assert_eq!(version.trim(), env!("CARGO_PKG_VERSION"));
+    assert_eq!(version.trim(), concat!("v", env!("CARGO_PKG_VERSION")), "`v`-prefixed, as ko prints `v0.19.1`");
     let completion = run(&mut workspace.rko(&["completion", "bash"])).success();
     assert!(completion.contains("_rko()"), "{completion}");
 }

@@ -6,6 +6,7 @@ mod action;
 mod build_local;
 mod cache;
 mod ci;
+mod cli;
 mod daemon_base;
 mod names;
 mod outputs;

@@ -159,24 +159,49 @@ fn kubectl_gets_what_ko_gives_it() {
     let (resolved, _, _) = resolve(&workspace, &["-f", "k8s/app.yaml"], &repository);
     for verb in ["apply", "create"] {
         let mut rko = workspace.rko(&[verb, "-f", "k8s/app.yaml", "--", "--namespace", "team", "--dry-run=server"]);
-        run(rko.env("PATH", &path).env("KO_DOCKER_REPO", &repository)).success();
+        let result = run(rko.env("PATH", &path).env("KO_DOCKER_REPO", &repository));
+        result.success();
+        let logged = format!("Running kubectl {verb} -f - --namespace team --dry-run=server\n");
+        assert!(result.stderr().contains(&logged), "the kubectl command is logged:\n{}", result.stderr());
         let (argv, stdin) = recorded(directory.path());
         assert_eq!(argv, [verb, "-f", "-", "--namespace", "team", "--dry-run=server"]);
         assert_eq!(stdin, resolved, "{verb} streams the resolved YAML");
     }
     let mut delete = workspace.rko(&["delete", "-f", "k8s/app.yaml", "--now", "-n", "team"]);
-    run(delete.env("PATH", &path)).success();
+    let result = run(delete.env("PATH", &path));
+    result.success();
+    assert!(result.stderr().contains("Running kubectl delete -f k8s/app.yaml --now -n team\n"), "{}", result.stderr());
     assert_eq!(recorded(directory.path()).0, ["delete", "-f", "k8s/app.yaml", "--now", "-n", "team"]);
 
-    let mut run_command = workspace.rko(&["run", ".", "--", "--labels=a=b", "--", "-f", "alias.txt"]);
-    run(run_command.env("PATH", &path).env("KO_DOCKER_REPO", &repository)).success();
+    let mut run_command =
+        workspace.rko(&["run", ".", "--", "--labels=a=b", "--token", "s3cr3t", "--", "-f", "alias.txt"]);
+    let result = run(run_command.env("PATH", &path).env("KO_DOCKER_REPO", &repository));
+    result.success();
     let (argv, _) = recorded(directory.path());
+    // Logged on stderr like ko's `$ kubectl run …`, with the token masked.
+    let logged = format!(
+        "Running kubectl run {HELLO_NAME} --image {} --attach --rm --restart=Never --log-flush-frequency=1s --labels=a=b --token *** -- -f alias.txt\n",
+        argv[3]
+    );
+    assert!(result.stderr().contains(&logged), "{}", result.stderr());
+    assert!(!result.stderr().contains("s3cr3t"), "{}", result.stderr());
     assert_eq!(argv[..2], ["run".to_owned(), HELLO_NAME.to_owned()]);
     assert_eq!(argv[2], "--image");
     assert!(argv[3].starts_with(&format!("{repository}/{HELLO_NAME}@sha256:")), "{argv:?}");
     assert_eq!(
         argv[4..],
-        ["--attach", "--rm", "--restart=Never", "--log-flush-frequency=1s", "--labels=a=b", "--", "-f", "alias.txt"]
+        [
+            "--attach",
+            "--rm",
+            "--restart=Never",
+            "--log-flush-frequency=1s",
+            "--labels=a=b",
+            "--token",
+            "s3cr3t",
+            "--",
+            "-f",
+            "alias.txt"
+        ]
     );
 
     // No kubectl at all: one clear line, before anything is built.
@@ -201,9 +226,27 @@ fn resolve_bad_inputs() {
         rejects(&workspace, &[&["resolve", "--push=false"], arguments].concat(), &[], expected)
     };
     rejects(&["-f", "bad/malformed.yaml"], &["malformed.yaml`:5:1:"]);
+    let help = run(&mut workspace.rko(&["resolve", "--help"])).success();
+    assert!(!help.contains("kubectl") && !help.contains("KUBECTL"), "resolve runs no kubectl:\n{help}");
+    let help = run(&mut workspace.rko(&["apply", "--help"])).success();
+    assert!(help.contains("Arguments for kubectl"), "{help}");
     rejects(&["-f", "k8s/app.yaml", "-l", "app in (web"], &["invalid --selector", "app in (web"]);
     rejects(&["-f", "k8s/nope.yaml"], &["cannot read", "nope.yaml"]);
     rejects(&["-f", "bad/binary.yaml"], &["cannot read", "binary.yaml"]);
+    // ko says `lstat http://…: no such file or directory`.
+    rejects(
+        &["-f", "https://example.com/app.yaml"],
+        &["`https://example.com/app.yaml` is a URL", "curl -fsSL 'https://example.com/app.yaml' | rko resolve -f -"],
+    );
+    // ko prints nothing (or `---`) and exits 0: a wrong directory or a failed pipe goes unnoticed.
+    std::fs::create_dir_all(workspace.path().join("empty/sub")).unwrap();
+    rejects(&["-f", "empty"], &["-f `empty`", "holds no `.yaml`, `.yml` or `.json` files", "with -R"]);
+    rejects(&["-f", "lib"], &["-f `lib`", "holds no `.yaml`"]);
+    let mut empty_stdin = workspace.rko(&["resolve", "--push=false", "-f", "-"]);
+    let error = run(empty_stdin.stdin(std::process::Stdio::null())).failure();
+    assert!(error.contains("stdin is empty, so there is nothing to resolve"), "{error}");
+    // resolve runs no kubectl: arguments after `--` are refused, pointing at apply.
+    rejects(&["-f", "k8s/app.yaml", "--", "--dry-run"], &["`rko resolve` takes no arguments after `--`", "rko apply"]);
     rejects(
         &["-f", "bad/library.yaml"],
         &["`ko://example.com/hello/lib` in", "library.yaml`:1:8", "not `package main`"],

@@ -236,3 +236,165 @@ fn sbom_bad_inputs() {
     assert!(packages.iter().any(|p| p["name"] == "builtin"), "the base is listed");
     assert!(!packages.iter().any(|p| p["name"] == "example.com/dep"), "no modules without build information");
 }
+
+/// The main package's SPDX package and CycloneDX component, by name.
+fn main_entries(directory: &Path, app: &str, name: &str) -> (serde_json::Value, serde_json::Value) {
+    let spdx_path = directory.join(format!("{app}-linux-amd64.spdx.json"));
+    let cyclonedx_path = directory.join(format!("{app}-linux-amd64.cdx.json"));
+    run(command("pyspdxtools").arg("-i").arg(&spdx_path)).success();
+    let output = run(command("validate-cyclonedx").arg(&cyclonedx_path)).success();
+    assert!(output.contains("valid CycloneDX 1.6"), "{output}");
+    let spdx = read_json(&spdx_path);
+    let bom = read_json(&cyclonedx_path);
+    for package in spdx["packages"].as_array().unwrap() {
+        assert!(package["name"].as_str().is_some_and(|n| !n.is_empty()), "a package without a name: {package}");
+        assert_ne!(package["SPDXID"], "SPDXRef-Package-", "{package}");
+        assert_ne!(package["downloadLocation"], "https://", "{package}");
+        let purl = package["externalRefs"][0]["referenceLocator"].as_str().unwrap();
+        assert!(!purl.starts_with("pkg:golang/@") && !purl.contains("devel"), "{purl}");
+        assert!(!package["versionInfo"].as_str().is_some_and(|v| v.contains("devel")), "{package}");
+    }
+    for component in bom["components"].as_array().unwrap() {
+        let purl = component["purl"].as_str().unwrap();
+        assert!(!purl.starts_with("pkg:golang/@") && !purl.contains("devel"), "{purl}");
+        assert!(
+            !purl.contains("repository_url=index.docker.io/library/builtin"),
+            "the built-in base is not on Docker Hub: {purl}"
+        );
+    }
+    let package = spdx["packages"].as_array().unwrap().iter().find(|p| p["name"] == name).cloned();
+    let component = bom["components"].as_array().unwrap().iter().find(|c| c["name"] == name).cloned();
+    (
+        package.unwrap_or_else(|| panic!("no SPDX package `{name}`")),
+        component.unwrap_or_else(|| panic!("no component `{name}`")),
+    )
+}
+
+/// `GO111MODULE=off` (how Debian builds Go): the binary has no main module. The SBOM names the
+/// main package by its import path, validates, and rko says the dependencies are unknown.
+#[test]
+fn gopath_builds_get_a_valid_sbom() {
+    let gopath = Workspace { directory: tempdir(), cache: tempdir() };
+    gopath.write(
+        "src/example.com/app/main.go",
+        "package main\n\nimport (\n\t\"fmt\"\n\n\t\"example.com/lib\"\n)\n\nfunc main() { fmt.Println(lib.Greeting()) }\n",
+    );
+    gopath.write(
+        "src/example.com/lib/lib.go",
+        "package lib\n\n// Greeting is what the app prints.\nfunc Greeting() string { return \"hello\" }\n",
+    );
+    let app = gopath.path().join("src/example.com/app");
+    for reference in [".", "example.com/app"] {
+        let directory = gopath.path().join(format!("sboms-{}", reference.len()));
+        let mut build = gopath.rko(&[
+            "build",
+            "--push=false",
+            "--sbom=spdx,cyclonedx",
+            "--sbom-dir",
+            directory.to_str().unwrap(),
+            reference,
+        ]);
+        build.current_dir(&app).env("GO111MODULE", "off").env("GOPATH", gopath.path()).env("GOFLAGS", "");
+        let result = run(&mut build);
+        result.success();
+        assert!(
+            result.stderr().contains(
+                "warning: `example.com/app` was built in GOPATH mode (GO111MODULE=off): its SBOM names the package but cannot list its dependencies"
+            ),
+            "{}",
+            result.stderr()
+        );
+        let (package, component) = main_entries(&directory, "app", "example.com/app");
+        assert_eq!(package["externalRefs"][0]["referenceLocator"], "pkg:golang/example.com/app");
+        assert_eq!(package["primaryPackagePurpose"], "APPLICATION");
+        assert!(package["comment"].as_str().unwrap().contains("dependencies are not listed"), "{package}");
+        assert_eq!(component["purl"], "pkg:golang/example.com/app");
+        assert_eq!(component["bom-ref"], "pkg:golang/example.com/app");
+    }
+}
+
+/// Module-mode neighbours: a `(devel)` main module (no VCS stamp), a dependency replaced by a
+/// local directory, one replaced by another module, and dependencies without a go.sum hash
+/// (vendored).
+#[test]
+fn sboms_state_only_the_versions_and_sources_the_build_knew() {
+    let workspace = with_dependency();
+    let directory = workspace.path().join("sboms");
+    run(&mut workspace.rko(&[
+        "build",
+        "--push=false",
+        "--sbom=spdx,cyclonedx",
+        "--sbom-dir",
+        directory.to_str().unwrap(),
+        ".",
+    ]))
+    .success();
+    let (main, component) = main_entries(&directory, "withdep", "example.com/withdep");
+    assert_eq!(main["externalRefs"][0]["referenceLocator"], "pkg:golang/example.com/withdep?type=module");
+    assert!(main.get("versionInfo").is_none(), "a (devel) build has no version: {main}");
+    assert!(component.get("version").is_none(), "{component}");
+    let (local, _) = main_entries(&directory, "withdep", "example.com/dep");
+    assert_eq!(local["versionInfo"], "v1.2.3");
+    assert_eq!(local["downloadLocation"], "NOASSERTION", "its code came from `./dep`, not the module proxy");
+
+    let vendored = Workspace::module(
+        "vendored",
+        &[
+            (
+                "main.go",
+                "package main\n\nimport (\n\t\"fmt\"\n\n\t\"example.com/old\"\n\t\"example.com/plain\"\n\t\"example.com/x-y\"\n\t\"example.com/x/y\"\n)\n\nfunc main() { fmt.Println(old.Name(), plain.Name(), xy.Name(), y.Name()) }\n",
+            ),
+            (
+                "vendor/example.com/old/old.go",
+                "package old\n\n// Name names it.\nfunc Name() string { return \"old\" }\n",
+            ),
+            (
+                "vendor/example.com/plain/plain.go",
+                "package plain\n\n// Name names it.\nfunc Name() string { return \"plain\" }\n",
+            ),
+            // Two module paths whose SPDX ids would clean to the same `example.com-x-y-v1.0.0`.
+            (
+                "vendor/example.com/x-y/xy.go",
+                "package xy\n\n// Name names it.\nfunc Name() string { return \"x-y\" }\n",
+            ),
+            ("vendor/example.com/x/y/y.go", "package y\n\n// Name names it.\nfunc Name() string { return \"x/y\" }\n"),
+            (
+                "vendor/modules.txt",
+                "# example.com/old v1.0.0 => example.com/new v1.5.0\n## explicit; go 1.22\nexample.com/old\n# example.com/plain v1.4.0\n## explicit; go 1.22\nexample.com/plain\n# example.com/x-y v1.0.0\n## explicit; go 1.22\nexample.com/x-y\n# example.com/x/y v1.0.0\n## explicit; go 1.22\nexample.com/x/y\n# example.com/old => example.com/new v1.5.0\n",
+            ),
+        ],
+    );
+    vendored.write(
+        "go.mod",
+        "module example.com/vendored\n\ngo 1.22\n\nrequire (\n\texample.com/old v1.0.0\n\texample.com/plain v1.4.0\n\texample.com/x-y v1.0.0\n\texample.com/x/y v1.0.0\n)\n\nreplace example.com/old => example.com/new v1.5.0\n",
+    );
+    let directory = vendored.path().join("sboms");
+    let mut build = vendored.rko(&[
+        "build",
+        "--push=false",
+        "--sbom=spdx,cyclonedx",
+        "--sbom-dir",
+        directory.to_str().unwrap(),
+        ".",
+    ]);
+    run(build.env("GOFLAGS", "-mod=vendor")).success();
+    let (replacement, component) = main_entries(&directory, "vendored", "example.com/new");
+    assert_eq!(replacement["versionInfo"], "v1.5.0");
+    assert_eq!(replacement["downloadLocation"], "https://proxy.golang.org/example.com/new/@v/v1.5.0.zip");
+    assert!(replacement.get("checksums").is_none() && component.get("hashes").is_none(), "no go.sum hash was recorded");
+    let (plain, _) = main_entries(&directory, "vendored", "example.com/plain");
+    assert_eq!(plain["externalRefs"][0]["referenceLocator"], "pkg:golang/example.com/plain@v1.4.0?type=module");
+    let spdx = read_json(&directory.join("vendored-linux-amd64.spdx.json"));
+    assert!(
+        !spdx["packages"].as_array().unwrap().iter().any(|p| p["name"] == "example.com/old"),
+        "listed as its replacement"
+    );
+    main_entries(&directory, "vendored", "example.com/x-y");
+    main_entries(&directory, "vendored", "example.com/x/y");
+    let mut ids: Vec<&str> =
+        spdx["packages"].as_array().unwrap().iter().map(|p| p["SPDXID"].as_str().unwrap()).collect();
+    let count = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), count, "SPDX ids are unique");
+}

@@ -152,7 +152,8 @@ pub async fn run(post: bool, environment: &Environment, printer: Printer) -> Res
             arguments.push(format!("--filename={file}"));
         }
         let Command::Resolve(command) = Cli::try_parse_from(arguments)?.command else { bail!("not a resolve") };
-        Some(crate::cli::commands::resolve::resolve_inputs(&command, &session).await?)
+        let files = crate::cli::commands::resolve::read_inputs(&command)?;
+        Some(crate::cli::commands::resolve::resolve_inputs(&command, files, &session).await?)
     };
     let mut report = session.report(&run);
     crate::cli::outputs::Outputs::default().write(&mut report, printer)?;

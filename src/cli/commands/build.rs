@@ -19,6 +19,7 @@ pub async fn run(command: BuildCommand, environment: &Environment, printer: Prin
     let session = Session::open(&command.build, &command.publish, environment, printer)?;
     let references = if command.import_paths.is_empty() { vec![".".to_owned()] } else { command.import_paths.clone() };
     let import_paths = session.import_paths(&references)?;
+    super::refuse_shared_names(&session, &import_paths, &command.publish)?;
     let run = session.publish_all(&import_paths, &|_| String::new()).await;
     let mut report = session.report(&run);
     outputs.write(&mut report, printer)?;

@@ -27,8 +27,38 @@ pub fn find_kubectl(environment: &Environment, command: &str) -> Result<PathBuf>
     )
 }
 
+/// kubectl's flags whose values are secrets.
+const SECRET_FLAGS: &[&str] = &["--token", "--password"];
+
+/// `kubectl ARGS` as a shell would take it, for the log, with secret flag values masked.
+fn describe(arguments: &[String]) -> String {
+    let mut words = vec!["kubectl".to_owned()];
+    let mut hide_next = false;
+    for argument in arguments {
+        let word = if std::mem::take(&mut hide_next) {
+            "***".to_owned()
+        } else if let Some((flag, _)) = argument.split_once('=').filter(|(flag, _)| SECRET_FLAGS.contains(flag)) {
+            format!("{flag}=***")
+        } else {
+            hide_next = SECRET_FLAGS.contains(&argument.as_str());
+            shell_quote(argument)
+        };
+        words.push(word);
+    }
+    words.join(" ")
+}
+
+fn shell_quote(word: &str) -> String {
+    if !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+%".contains(c)) {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
 /// Run kubectl to completion with inherited stdio; fail on a non-zero exit.
-fn run_kubectl(kubectl: &Path, arguments: &[String]) -> Result<()> {
+fn run_kubectl(kubectl: &Path, arguments: &[String], printer: Printer) -> Result<()> {
+    printer.status("Running", &describe(arguments));
     let status = Command::new(kubectl)
         .args(arguments)
         .status()
@@ -40,18 +70,20 @@ fn run_kubectl(kubectl: &Path, arguments: &[String]) -> Result<()> {
 }
 
 /// `rko delete …` = `kubectl delete …`.
-pub fn delete(arguments: &[String], environment: &Environment) -> Result<()> {
+pub fn delete(arguments: &[String], environment: &Environment, printer: Printer) -> Result<()> {
     let kubectl = find_kubectl(environment, "delete")?;
     let mut all = vec!["delete".to_owned()];
     all.extend(arguments.iter().cloned());
-    run_kubectl(&kubectl, &all)
+    run_kubectl(&kubectl, &all, printer)
 }
 
 /// Stream `input` into `kubectl <verb> -f - <arguments>`.
-pub fn pipe_into(kubectl: &Path, verb: &str, arguments: &[String], input: &[u8]) -> Result<()> {
+pub fn pipe_into(kubectl: &Path, verb: &str, arguments: &[String], input: &[u8], printer: Printer) -> Result<()> {
+    let mut all = vec![verb.to_owned(), "-f".to_owned(), "-".to_owned()];
+    all.extend(arguments.iter().cloned());
+    printer.status("Running", &describe(&all));
     let mut child = Command::new(kubectl)
-        .args([verb, "-f", "-"])
-        .args(arguments)
+        .args(&all)
         .stdin(Stdio::piped())
         .spawn()
         .with_context(|| format!("cannot run `{}`", kubectl.display()))?;
@@ -103,12 +135,21 @@ pub async fn run(command: RunCommand, environment: &Environment, printer: Printe
         "--log-flush-frequency=1s".to_owned(),
     ];
     arguments.extend(command.kubectl_arguments);
-    run_kubectl(&kubectl, &arguments)
+    run_kubectl(&kubectl, &arguments, printer)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::pod_name;
+    use super::{describe, pod_name};
+
+    #[test]
+    fn logged_commands_hide_secrets() {
+        let words = |list: &[&str]| list.iter().map(|w| (*w).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            describe(&words(&["run", "x", "--token", "s3cret", "--password=hunter2", "--labels=a=b", "it's"])),
+            "kubectl run x --token *** --password=*** --labels=a=b 'it'\\''s'"
+        );
+    }
 
     #[test]
     fn pods_are_named_with_a_dns_label() {

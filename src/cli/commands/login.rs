@@ -27,7 +27,12 @@ pub async fn run(command: LoginCommand, environment: &Environment, printer: Prin
     let registry = registry_of(&command.server)?;
     let password = match (command.password, command.password_stdin) {
         (Some(_), true) => bail!("--password and --password-stdin cannot both be given"),
-        (Some(password), false) => password,
+        (Some(password), false) => {
+            printer.warning(
+                "passing the password with -p/--password is insecure: other users' processes and the shell history can read it; use --password-stdin",
+            );
+            password
+        }
         (None, true) => {
             let mut password = String::new();
             std::io::stdin().read_to_string(&mut password).context("cannot read the password from stdin")?;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow, bail};
 
 use crate::build::ImportPath;
-use crate::cli::args::ResolveCommand;
+use crate::cli::args::{ApplyCommand, ResolveCommand};
 use crate::cli::commands::kubectl;
 use crate::cli::outputs::Outputs;
 use crate::cli::printer::Printer;
@@ -18,7 +18,7 @@ use crate::env::Environment;
 use crate::resolve::{Selector, scan};
 
 /// One input: where it came from (for messages) and its text.
-struct Input {
+pub struct Input {
     name: String,
     text: String,
 }
@@ -49,19 +49,52 @@ fn directory_files(directory: &Path, recursive: bool, files: &mut Vec<PathBuf>) 
     Ok(())
 }
 
+/// `-f http://…`: neither rko nor ko fetches URLs (kubectl does).
+fn refuse_url(name: &str) -> Result<()> {
+    let Some((scheme, _)) = name.split_once("://") else { return Ok(()) };
+    if !scheme.is_empty() && scheme.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')) {
+        bail!(
+            "-f `{name}` is a URL, and rko reads only files, directories and `-` (stdin): fetch it first, e.g. `curl -fsSL '{name}' | rko resolve -f -`"
+        );
+    }
+    Ok(())
+}
+
+/// Every `-f` input, read before anything is built, so a bad one fails first.
+pub fn read_inputs(command: &ResolveCommand) -> Result<Vec<Input>> {
+    let working_directory = std::env::current_dir().context("cannot read the working directory")?;
+    inputs(command, &working_directory)
+}
+
 fn inputs(command: &ResolveCommand, working_directory: &Path) -> Result<Vec<Input>> {
     let mut inputs = Vec::new();
     for name in &command.filenames {
         if name == "-" {
             let mut text = String::new();
             std::io::stdin().read_to_string(&mut text).context("cannot read YAML from stdin")?;
+            if text.trim().is_empty() {
+                bail!(
+                    "-f -: stdin is empty, so there is nothing to resolve: pipe the YAML in (did the command before `|` fail?)"
+                );
+            }
             inputs.push(Input { name: "<stdin>".into(), text });
             continue;
         }
         let path = working_directory.join(name);
+        if !path.exists() {
+            refuse_url(name)?;
+        }
         if path.is_dir() {
             let mut files = Vec::new();
             directory_files(&path, command.recursive, &mut files)?;
+            if files.is_empty() {
+                let has_directories = std::fs::read_dir(&path)
+                    .map(|entries| entries.flatten().any(|entry| entry.path().is_dir()))
+                    .unwrap_or(false);
+                let hint =
+                    if has_directories && !command.recursive { "; its sub-directories are read with -R" } else { "" };
+                bail!("-f `{name}`: the directory holds no `.yaml`, `.yml` or `.json` files{hint}");
+            }
             for file in files {
                 inputs.push(read_file(&file)?);
             }
@@ -78,8 +111,7 @@ fn outputs(command: &ResolveCommand) -> Outputs {
 
 /// Resolve the inputs into the rewritten text. The report and the other machine outputs are
 /// written before any failure is returned.
-pub async fn resolve_inputs(command: &ResolveCommand, session: &Session) -> Result<String> {
-    let inputs = inputs(command, &session.working_directory)?;
+pub async fn resolve_inputs(command: &ResolveCommand, inputs: Vec<Input>, session: &Session) -> Result<String> {
     let selector = match command.selector.trim() {
         "" => None,
         text => Some(Selector::parse(text).map_err(|error| anyhow!("invalid --selector: {error}"))?),
@@ -109,6 +141,7 @@ pub async fn resolve_inputs(command: &ResolveCommand, session: &Session) -> Resu
             by_reference.insert(reference.import_path.clone(), import_path);
         }
     }
+    super::refuse_shared_names(session, &import_paths, &command.publish)?;
     let origin = |import_path: &ImportPath| origins.get(import_path).cloned().unwrap_or_default();
     let run = session.publish_all(&import_paths, &origin).await;
     let published: BTreeMap<&ImportPath, &str> =
@@ -135,12 +168,10 @@ pub async fn resolve_inputs(command: &ResolveCommand, session: &Session) -> Resu
 
 /// `rko resolve`: the rewritten YAML on stdout.
 pub async fn resolve(command: ResolveCommand, environment: &Environment, printer: Printer) -> Result<()> {
-    if !command.kubectl_arguments.is_empty() {
-        bail!("`rko resolve` takes no kubectl arguments (after `--`); did you mean `rko apply`?");
-    }
     outputs(&command).check()?;
+    let inputs = read_inputs(&command)?;
     let session = Session::open(&command.build, &command.publish, environment, printer)?;
-    let output = resolve_inputs(&command, &session).await?;
+    let output = resolve_inputs(&command, inputs, &session).await?;
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(output.as_bytes()).context("cannot write to stdout")?;
@@ -148,10 +179,12 @@ pub async fn resolve(command: ResolveCommand, environment: &Environment, printer
 }
 
 /// `rko apply` / `rko create`: resolve, then stream the result into `kubectl <verb> -f -`.
-pub async fn apply(command: ResolveCommand, verb: &str, environment: &Environment, printer: Printer) -> Result<()> {
+pub async fn apply(command: ApplyCommand, verb: &str, environment: &Environment, printer: Printer) -> Result<()> {
     let kubectl = kubectl::find_kubectl(environment, verb)?;
-    outputs(&command).check()?;
-    let session = Session::open(&command.build, &command.publish, environment, printer)?;
-    let output = resolve_inputs(&command, &session).await?;
-    kubectl::pipe_into(&kubectl, verb, &command.kubectl_arguments, output.as_bytes())
+    let resolve = &command.resolve;
+    outputs(resolve).check()?;
+    let inputs = read_inputs(resolve)?;
+    let session = Session::open(&resolve.build, &resolve.publish, environment, printer)?;
+    let output = resolve_inputs(resolve, inputs, &session).await?;
+    kubectl::pipe_into(&kubectl, verb, &command.kubectl_arguments, output.as_bytes(), printer)
 }
