@@ -14,6 +14,7 @@ use tokio::io::AsyncWriteExt;
 use tokio_util::io::ReaderStream;
 
 use super::DaemonError;
+use super::ssh::SshTarget;
 
 /// Where dockerd listens when `DOCKER_HOST` is unset.
 pub const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
@@ -22,6 +23,7 @@ pub const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
 enum Endpoint {
     Unix(PathBuf),
     Tcp(String),
+    Ssh(SshTarget),
 }
 
 #[derive(Clone, Debug)]
@@ -57,6 +59,8 @@ impl DockerApi {
             Endpoint::Unix(PathBuf::from(path))
         } else if let Some(address) = host.strip_prefix("tcp://").or_else(|| host.strip_prefix("http://")) {
             Endpoint::Tcp(address.to_owned())
+        } else if let Some(address) = host.strip_prefix("ssh://") {
+            Endpoint::Ssh(SshTarget::parse(address).map_err(DaemonError::SshHost)?)
         } else {
             return Err(DaemonError::Host { host });
         };
@@ -96,6 +100,17 @@ impl DockerApi {
             Endpoint::Tcp(address) => {
                 let stream = tokio::net::TcpStream::connect(address).await.map_err(|e| unreachable(e.to_string()))?;
                 send(TokioIo::new(stream), request).await
+            }
+            Endpoint::Ssh(target) => {
+                let (stream, errors) = target.connect().map_err(&unreachable)?;
+                match send(TokioIo::new(Box::new(stream)), request).await {
+                    Ok(response) => Ok(response),
+                    // ssh's own words (host unknown, permission denied) explain a failure best.
+                    Err(error) => match errors.last_line().await {
+                        Some(said) => Err(format!("{error}; ssh said: {said}")),
+                        None => Err(error),
+                    },
+                }
             }
         };
         response.map_err(unreachable)

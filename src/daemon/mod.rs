@@ -6,6 +6,7 @@
 pub mod api;
 pub mod archive;
 pub mod image;
+pub mod ssh;
 
 use std::path::PathBuf;
 
@@ -15,8 +16,13 @@ use crate::registry::ErrorKind;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
-    #[error("DOCKER_HOST `{host}` is not supported: use `unix:///path/to.sock` or `tcp://host:port`")]
+    #[error(
+        "DOCKER_HOST `{host}` is not supported: use `unix:///path/to.sock`, `tcp://host:port` or `ssh://[user@]host[:port]`"
+    )]
     Host { host: String },
+    /// A `DOCKER_HOST=ssh://…` that cannot be used (the message never repeats a password).
+    #[error("{0}")]
+    SshHost(String),
     #[error("cannot reach the Docker daemon at `{host}` {purpose}: {message}; is it running? (DOCKER_HOST)")]
     Unreachable { host: String, purpose: String, message: String },
     #[error("the Docker daemon at `{host}` refused {what} ({status}): {message}")]
@@ -36,7 +42,10 @@ pub enum DaemonError {
 impl DaemonError {
     pub fn kind(&self) -> ErrorKind {
         match self {
-            DaemonError::Host { .. } | DaemonError::Protocol { .. } | DaemonError::Archive { .. } => ErrorKind::Invalid,
+            DaemonError::Host { .. }
+            | DaemonError::SshHost(_)
+            | DaemonError::Protocol { .. }
+            | DaemonError::Archive { .. } => ErrorKind::Invalid,
             DaemonError::Unreachable { .. } => ErrorKind::Transient,
             DaemonError::Refused { status, .. } => ErrorKind::of_status(*status),
             DaemonError::NotFound { .. } => ErrorKind::NotFound,

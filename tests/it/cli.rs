@@ -1,6 +1,8 @@
 //! The command line's smaller promises: two import paths never share one image name, unknown
 //! flags get a tip that works, `login -p` warns without echoing the password, packages outside
-//! the main module build.
+//! the main module build, and `--local` reaches a daemon through `DOCKER_HOST=ssh://…` (a
+//! stand-in `ssh` that relays to the podman socket, so the arguments are checked too).
+use std::path::Path;
 
 use crate::support::{Workspace, command, hello, peers, rejects, run, tempdir, unique};
 
@@ -95,4 +97,88 @@ fn packages_outside_the_main_module_build() {
         &[],
         &["example.com/dep/cmd/nothing"],
     );
+}
+
+/// A stand-in `ssh`: records its arguments, then relays stdin and stdout to a unix socket, as
+/// `docker system dial-stdio` would on the remote host; `FAKE_SSH_FAIL` makes it fail like an
+/// unreachable host.
+fn fake_ssh(directory: &Path) {
+    let script = directory.join("ssh");
+    std::fs::write(
+        &script,
+        r#"#!/usr/bin/env python3
+import os, socket, sys, threading
+with open(os.environ["FAKE_SSH_LOG"], "a") as log:
+    log.write(" ".join(sys.argv[1:]) + "\n")
+if os.environ.get("FAKE_SSH_FAIL"):
+    sys.stderr.write("ssh: connect to host nowhere port 22: Connection refused\n")
+    sys.exit(255)
+connection = socket.socket(socket.AF_UNIX)
+connection.connect(os.environ["FAKE_SSH_SOCKET"])
+def upstream():
+    while True:
+        data = os.read(0, 65536)
+        if not data:
+            break
+        connection.sendall(data)
+    connection.shutdown(socket.SHUT_WR)
+threading.Thread(target=upstream, daemon=True).start()
+while True:
+    data = connection.recv(65536)
+    if not data:
+        break
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+"#,
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn local_reaches_the_daemon_over_ssh() {
+    let docker_host = peers().get("RKO_TEST_DOCKER_HOST");
+    let socket = docker_host.strip_prefix("unix://").expect("the podman socket is a unix socket");
+    let tools = tempdir();
+    fake_ssh(tools.path());
+    let log = tools.path().join("ssh.log");
+    let path = format!("{}:{}", tools.path().display(), peers().get("PATH"));
+    let workspace = hello();
+    let tag = unique("ssh");
+    let with_ssh = |command: &mut std::process::Command| {
+        command.env("PATH", &path).env("FAKE_SSH_LOG", &log).env("FAKE_SSH_SOCKET", socket);
+    };
+
+    let mut build = workspace.rko(&["build", "--local", "-t", &tag, "."]);
+    with_ssh(build.env("DOCKER_HOST", "ssh://deployer@builder.example:2222"));
+    let reference = run(&mut build).success();
+    let calls = std::fs::read_to_string(&log).unwrap();
+    assert!(!calls.is_empty(), "ssh was not used");
+    for call in calls.lines() {
+        assert_eq!(call, "-l deployer -p 2222 -- builder.example docker system dial-stdio");
+    }
+    let mut docker = command("docker");
+    docker.args(["image", "inspect", reference.trim()]).env("DOCKER_HOST", docker_host);
+    run(&mut docker).success();
+    let mut docker = command("docker");
+    let name = format!("ko.local/{}:{tag}", crate::support::HELLO_NAME);
+    docker.args(["image", "inspect", &name]).env("DOCKER_HOST", docker_host);
+    run(&mut docker).success();
+
+    // ssh failing: its own words reach the error.
+    let mut unreachable = workspace.rko(&["build", "--local", "."]);
+    with_ssh(unreachable.env("DOCKER_HOST", "ssh://nowhere").env("FAKE_SSH_FAIL", "1"));
+    let error = run(&mut unreachable).failure();
+    assert!(
+        error.contains("cannot reach the Docker daemon at `ssh://nowhere`") && error.contains("Connection refused"),
+        "{error}"
+    );
+    // A password in the URL is refused without being repeated.
+    let error = rejects(
+        &workspace,
+        &["build", "--local", "."],
+        &[("DOCKER_HOST", "ssh://deployer:hunter2@builder.example")],
+        &["has a password", "ssh://[user@]host[:port]"],
+    );
+    assert!(!error.contains("hunter2"), "{error}");
 }
