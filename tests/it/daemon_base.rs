@@ -159,7 +159,7 @@ fn a_ko_local_base_that_cannot_be_had_is_one_clear_error() {
     rejects(
         &workspace,
         &build,
-        &[("KO_DEFAULTBASEIMAGE", &missing), ("DOCKER_HOST", "ssh://builder")],
-        &["DOCKER_HOST `ssh://builder` is not supported"],
+        &[("KO_DEFAULTBASEIMAGE", &missing), ("DOCKER_HOST", "npipe:////./pipe/docker_engine")],
+        &["DOCKER_HOST `npipe:////./pipe/docker_engine` is not supported", "ssh://"],
     );
 }
